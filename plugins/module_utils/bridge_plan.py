@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plans for Linux bridges (module ``nsbridge.network.bridge``)."""
+
+from __future__ import annotations
+
+from . import validate
+from .edge import batch_items, field
+from .errors import ConflictError, ValidationError
+from .link_common import address_steps, is_ours, parse_addresses, require_netns, sorted_addresses, where
+from .netlink import MARK, Kernel, netns_exists
+from .reconcile import ItemPlan, Step
+
+ITEM_KEYS = ("name", "addresses", "mtu", "stp", "ports", "netns", "state")
+
+
+def validate_bridge(path, item, default_state):
+    """Check one item and return it normalised (parsed addresses, resolved state)."""
+    spec = dict(item)
+    spec["state"] = item.get("state") or default_state
+    validate.ifname(item.get("name"), field(path, "name"))
+    if item.get("netns") is not None:
+        validate.netns_name(item["netns"], field(path, "netns"))
+    spec["addresses"] = parse_addresses(item.get("addresses"), field(path, "addresses"))
+    validate.mtu(item.get("mtu"), field(path, "mtu"))
+    for i, port in enumerate(item.get("ports") or []):
+        validate.ifname(port, "%s[%d]" % (field(path, "ports"), i))
+        if port == item["name"]:
+            raise ValidationError("a bridge cannot be its own port", "%s[%d]" % (field(path, "ports"), i))
+    if spec["state"] == "present":
+        require_netns(item.get("netns"), field(path, "netns"))
+    return spec
+
+
+def plan_bridges(params, stack):
+    items = batch_items(params, "bridges", ITEM_KEYS)
+    specs = [(path, validate_bridge(path, item, params["state"])) for path, item in items]
+    validate.unique(specs, lambda ps: (ps[1].get("netns"), ps[1]["name"]),
+                    lambda i: field(specs[i][0], "name"), "bridge")
+    kernel = stack.enter_context(Kernel())
+    plans = []
+    for path, spec in specs:
+        key = path or spec["name"]
+        if spec["state"] == "present":
+            plans.append(plan_bridge(kernel, key, path, spec))
+        else:
+            plans.append(plan_bridge_absent(kernel, key, spec))
+    return plans, {}
+
+
+def describe(ns, link):
+    """The bridge as the module reports it."""
+    addrs = ns.addresses().get(link["index"], set())
+    ports = sorted(l["ifname"] for l in ns.links().values() if l["master"] == link["index"])
+    return {"name": link["ifname"], "netns": ns.name, "addresses": sorted_addresses(addrs),
+            "mtu": link["mtu"], "stp": bool(link["stp"]), "up": link["up"], "ports": ports,
+            "managed": is_ours(link)}
+
+
+def plan_bridge(kernel, key, path, spec):
+    ns = kernel.ns(spec["netns"])
+    name = spec["name"]
+    link = ns.link(name)
+    if link is not None and link["kind"] != "bridge":
+        raise ConflictError("%r exists%s and is a %s link, not a bridge"
+                            % (name, where(ns), link["kind"] or "physical"), field(path, "name"))
+    for i, port in enumerate(spec.get("ports") or []):
+        if ns.link(port) is None:
+            raise ValidationError("interface %r does not exist%s" % (port, where(ns)),
+                                  "%s[%d]" % (field(path, "ports"), i))
+
+    steps = []
+    stp = bool(spec["stp"])
+    if link is None:
+        before = None
+        after = {"name": name, "netns": ns.name,
+                 "addresses": sorted_addresses(str(a) for a in spec["addresses"] or []),
+                 "mtu": spec["mtu"], "stp": stp, "up": True,
+                 "ports": sorted(spec.get("ports") or []), "managed": True}
+        create = dict(ifname=name, kind="bridge", br_stp_state=int(stp))
+        if spec["mtu"]:
+            create["mtu"] = spec["mtu"]
+        steps.append(Step("create bridge %s%s" % (name, where(ns)),
+                          lambda: ns.call("create bridge %s" % name, ns.ipr.link, "add", **create),
+                          lambda: ns.call("delete bridge %s" % name, ns.ipr.link, "del", ifname=name)))
+        steps.append(Step("set %s up" % name,
+                          lambda: ns.call("set %s up" % name, ns.ipr.link, "set", ifname=name,
+                                          state="up", ifalias=MARK + ":bridge")))
+        steps += address_steps(ns, name, set(), spec["addresses"])
+    else:
+        before = describe(ns, link)
+        after = dict(before)
+        changes = {}
+        if spec["mtu"] and link["mtu"] != spec["mtu"]:
+            changes["mtu"] = after["mtu"] = spec["mtu"]
+        if not link["up"]:
+            changes["state"] = "up"
+            after["up"] = True
+        if changes:
+            steps.append(Step("set %s %s" % (name, ", ".join("%s=%s" % kv for kv in sorted(changes.items()))),
+                              lambda: ns.call("set %s" % name, ns.ipr.link, "set", ifname=name, **changes)))
+        if bool(link["stp"]) != stp:
+            after["stp"] = stp
+            steps.append(Step("set stp %s on %s" % ("on" if stp else "off", name),
+                              lambda: ns.call("set stp on %s" % name, ns.ipr.link, "set", ifname=name,
+                                              kind="bridge", br_stp_state=int(stp))))
+        have = ns.addresses().get(link["index"], set())
+        steps += address_steps(ns, name, have, spec["addresses"])
+        if spec["addresses"] is not None:
+            after["addresses"] = sorted_addresses(str(a) for a in spec["addresses"])
+    for port in spec.get("ports") or []:
+        plink = ns.link(port)
+        if link is None or plink["master"] != link["index"] or not plink["up"]:
+            steps.append(Step("enslave %s to %s" % (port, name), _enslave(ns, port, name),
+                              _release(ns, port, plink)))
+    after["ports"] = sorted(set(after["ports"]) | set(spec.get("ports") or []))
+    return ItemPlan(key, name, before, after, steps)
+
+
+def _enslave(ns, port, bridge):
+    def call():
+        ns.call("enslave %s to %s" % (port, bridge), ns.ipr.link, "set", ifname=port,
+                master=ns.index_of(bridge), state="up")
+    return call
+
+
+def _release(ns, port, plink):
+    def call():
+        ns.call("release %s" % port, ns.ipr.link, "set", ifname=port, master=plink["master"] or 0,
+                state="up" if plink["up"] else "down")
+    return call
+
+
+def plan_bridge_absent(kernel, key, spec):
+    name = spec["name"]
+    if spec.get("netns") is not None and not netns_exists(spec["netns"]):
+        return ItemPlan(key, name, None, None)
+    ns = kernel.ns(spec["netns"])
+    link = ns.link(name)
+    if link is None:
+        return ItemPlan(key, name, None, None)
+    before = describe(ns, link) if link["kind"] == "bridge" else {"name": name, "kind": link["kind"]}
+    if link["kind"] != "bridge" or not is_ours(link):
+        return ItemPlan(key, name, before, before, warnings=[
+            "%r%s was not created by nsbridge.network.bridge; left in place" % (name, where(ns))])
+    return ItemPlan(key, name, before, None, [
+        Step("delete bridge %s%s" % (name, where(ns)),
+             lambda: ns.call("delete bridge %s" % name, ns.ipr.link, "del", ifname=name)),
+    ])

@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module edge: params in, one exit_json or fail_json out.
+
+Takes an AnsibleModule-like object (anything with ``params``, ``check_mode``,
+``_diff``, ``exit_json``, ``fail_json``, ``warn``) without importing Ansible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from .errors import NsbridgeError
+from .reconcile import BatchFailed, apply_plans
+
+
+def batch_items(params, list_key, item_keys):
+    """Return [(path, item)] from either the single-object options or the list option.
+
+    Single form: the path prefix is empty (errors read ``peer_addresses[0]: ...``);
+    batch form: ``pairs[3].`` (errors read ``pairs[3].peer_addresses[0]: ...``).
+    """
+    if params.get(list_key) is not None:
+        return [("%s[%d]" % (list_key, i), item) for i, item in enumerate(params[list_key])]
+    return [("", {k: params.get(k) for k in item_keys})]
+
+
+def field(prefix, name):
+    """Join an item path and a field name: ('pairs[3]', 'mtu') -> 'pairs[3].mtu'."""
+    return "%s.%s" % (prefix, name) if prefix else name
+
+
+def run(module, module_name, plan_fn, result_key):
+    """Plan, apply, and exit.
+
+    ``plan_fn(params, stack) -> (plans, extra_result_dict)``; kernel handles it
+    opens go on ``stack`` (a contextlib.ExitStack) and are closed after apply.
+    """
+    extra = {}
+    try:
+        with contextlib.ExitStack() as stack:
+            plans, extra = plan_fn(module.params, stack)
+            outcome = apply_plans(plans, module.check_mode)
+    except BatchFailed as exc:
+        done = [r["name"] for r in exc.outcome.results]
+        module.fail_json(msg="nsbridge.network.%s: %s" % (module_name, exc),
+                         failed_item=exc.path, done=done, changed=exc.outcome.changed,
+                         results=exc.outcome.results, **extra)
+        return
+    except NsbridgeError as exc:
+        module.fail_json(msg="nsbridge.network.%s: %s" % (module_name, exc), **extra)
+        return
+    for warning in outcome.warnings:
+        module.warn(warning)
+    result = dict(changed=outcome.changed, results=outcome.results, **extra)
+    result[result_key] = [r["after"] for r in outcome.results if r["after"] is not None]
+    if getattr(module, "_diff", False):
+        result["diff"] = outcome.diff
+    module.exit_json(**result)

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pieces the bridge and veth planners share: addresses, namespaces, the ownership mark."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from . import validate
+from .errors import ValidationError
+from .netlink import MARK, netns_exists
+from .reconcile import Step
+
+
+def is_ours(link):
+    """True if nsbridge created this link (its ifalias carries the mark)."""
+    return bool(link) and (link.get("alias") or "").startswith(MARK)
+
+
+def require_netns(name, path):
+    """A namespace the item names must exist: nsbridge never creates one implicitly."""
+    if name is not None and not netns_exists(name):
+        raise ValidationError(
+            "network namespace %r does not exist (create it first with nsbridge.network.netns)" % name, path)
+
+
+def parse_addresses(values, path):
+    """Validate a list of CIDRs; None (leave as is) passes through."""
+    if values is None:
+        return None
+    parsed = [validate.interface_cidr(v, "%s[%d]" % (path, i)) for i, v in enumerate(values)]
+    validate.unique([str(p) for p in parsed], lambda a: a, lambda i: "%s[%d]" % (path, i), "address")
+    return parsed
+
+
+def address_steps(ns, ifname, have, want):
+    """Steps that make the addresses on ``ifname`` exactly ``want`` (None: leave them)."""
+    if want is None:
+        return []
+    wanted = {str(a): a for a in want}
+    steps = []
+    for text in sorted(set(have) - set(wanted)):
+        iface = ipaddress.ip_interface(text)
+        steps.append(Step(
+            "remove address %s from %s%s" % (text, ifname, where(ns)),
+            _addr_call(ns, "del", ifname, iface),
+            _addr_call(ns, "add", ifname, iface)))
+    for text, iface in wanted.items():
+        if text not in have:
+            steps.append(Step(
+                "add address %s to %s%s" % (text, ifname, where(ns)),
+                _addr_call(ns, "add", ifname, iface),
+                _addr_call(ns, "del", ifname, iface)))
+    return steps
+
+
+def _addr_call(ns, verb, ifname, iface):
+    def call():
+        kwargs = dict(index=ns.index_of(ifname), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        if iface.version == 4 and iface.network.prefixlen < 31:
+            kwargs["broadcast"] = str(iface.network.broadcast_address)
+        ns.call("%s address %s on %s" % (verb, iface, ifname), ns.ipr.addr, verb, **kwargs)
+    return call
+
+
+def sorted_addresses(addrs):
+    return sorted(addrs, key=lambda a: (ipaddress.ip_interface(a).version, ipaddress.ip_interface(a)))
+
+
+def where(ns):
+    """' in NAME' for messages about a namespace, '' for the host."""
+    return " in %s" % ns.name if ns.name else ""

@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one reconcile engine every module uses.
+
+A module's planner observes the host once and returns one :class:`ItemPlan`
+per requested object: its state before, the state it will have after, and the
+steps that get it there.  :func:`apply_plans` then either only reports (check
+mode) or runs the steps — the same plans, so check mode cannot disagree with a
+real run.  A step that fails undoes the steps already run for *its* item (so
+nothing half-made is left), keeps every earlier item as done, and the failure
+names the item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from .errors import KernelError, NsbridgeError
+
+
+@dataclass
+class Step:
+    """One kernel change. ``undo`` reverses it if a later step of the same item fails."""
+
+    describe: str
+    run: Callable[[], Any]
+    undo: Optional[Callable[[], Any]] = None
+
+
+@dataclass
+class ItemPlan:
+    key: str                      # how errors and results name the item: "pairs[3]"
+    name: str                     # the object's own name
+    before: Optional[dict]        # None: does not exist
+    after: Optional[dict]         # None: will not exist
+    steps: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    @property
+    def changed(self):
+        return bool(self.steps)
+
+
+class BatchFailed(NsbridgeError):
+    """A step failed; ``outcome`` holds what was done before it."""
+
+    def __init__(self, message, path, outcome):
+        super().__init__(message, path)
+        self.outcome = outcome
+
+
+@dataclass
+class Outcome:
+    changed: bool
+    results: list
+    diff: dict
+    warnings: list
+
+
+def _result(plan, done):
+    return {
+        "name": plan.name,
+        "item": plan.key,
+        "changed": plan.changed,
+        "actions": [s.describe for s in plan.steps] if done else [],
+        "planned": [s.describe for s in plan.steps],
+        "state": "absent" if plan.after is None else "present",
+        "before": plan.before,
+        "after": plan.after,
+    }
+
+
+def _diff(plans):
+    before, after = {}, {}
+    for plan in plans:
+        if plan.changed:
+            before[plan.name] = plan.before
+            after[plan.name] = plan.after
+    return {"before": before, "after": after}
+
+
+def _run_item(plan):
+    undo = []
+    for step in plan.steps:
+        try:
+            step.run()
+        except (NsbridgeError, OSError) as exc:
+            for rollback in reversed(undo):
+                try:
+                    rollback()
+                except (NsbridgeError, OSError):
+                    pass  # best effort: the original error is the one to report
+            message = exc.message if isinstance(exc, NsbridgeError) else str(exc)
+            raise KernelError("%s: %s" % (step.describe, message), plan.key) from None
+        if step.undo is not None:
+            undo.append(step.undo)
+
+
+def apply_plans(plans, check_mode):
+    """Run (or in check mode only report) every plan, in order."""
+    warnings = [w for p in plans for w in p.warnings]
+    if check_mode:
+        results = [_result(p, done=False) for p in plans]
+    else:
+        results = []
+        for plan in plans:
+            try:
+                _run_item(plan)
+            except KernelError as exc:
+                partial = Outcome(changed=any(r["changed"] for r in results), results=results,
+                                  diff=_diff(plans[:len(results)]), warnings=warnings)
+                raise BatchFailed(exc.message, exc.path, partial) from None
+            results.append(_result(plan, done=True))
+    return Outcome(changed=any(p.changed for p in plans), results=results,
+                   diff=_diff(plans), warnings=warnings)

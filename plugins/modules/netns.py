@@ -1,0 +1,82 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: netns
+short_description: Create or remove network namespaces
+version_added: "0.1.0"
+description:
+  - Ensures named network namespaces exist where C(ip netns) sees them (C(/run/netns/NAME)) with C(lo) up,
+    or are removed.
+  - Takes one name or a whole list in one call; namespaces are created in-process (no fork per namespace).
+  - Namespaces nsbridge creates are marked (C(lo) carries the alias C(nsbridge:netns)); C(state=absent)
+    removes only marked namespaces and warns about others.
+options:
+  name:
+    description: A namespace name, or a list of names.
+    type: list
+    elements: str
+    required: true
+extends_documentation_fragment:
+  - nsbridge.network.common
+author:
+  - nsbridge contributors
+'''
+
+EXAMPLES = r'''
+- name: Two container namespaces
+  nsbridge.network.netns:
+    name: [web1, web2]
+
+- name: Remove them again
+  nsbridge.network.netns:
+    name: [web1, web2]
+    state: absent
+'''
+
+RETURN = r'''
+namespaces:
+  description: The namespaces present after the run, as they are (or, in check mode, would be).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: web1, lo_up: true, managed: true}]
+results:
+  description: Per requested namespace, in input order, what was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: "Namespace name.", type: str}
+    item: {description: "Which input item this is (C(name[1]))", type: str}
+    changed: {description: "Whether this item changed.", type: bool}
+    actions: {description: "Steps run (empty in check mode).", type: list, elements: str}
+    planned: {description: "Steps planned.", type: list, elements: str}
+    before: {description: "State before (null if absent).", type: dict}
+    after: {description: "State after (null if absent).", type: dict}
+  sample: [{name: web1, item: "name[0]", changed: true, actions: ["create network namespace web1"]}]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.netns_plan import plan_namespaces
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="list", elements="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        supports_check_mode=True,
+    )
+    run(module, "netns", plan_namespaces, "namespaces")
+
+
+if __name__ == "__main__":
+    main()
