@@ -82,7 +82,7 @@ def plan_bridge(kernel, key, path, spec):
         if spec["mtu"]:
             create["mtu"] = spec["mtu"]
         steps.append(Step("create bridge %s%s" % (name, where(ns)),
-                          lambda: ns.call("create bridge %s" % name, ns.ipr.link, "add", **create),
+                          lambda: (ns.invalidate(name), ns.call("create bridge %s" % name, ns.ipr.link, "add", **create)),
                           lambda: ns.call("delete bridge %s" % name, ns.ipr.link, "del", ifname=name)))
         steps.append(Step("set %s up" % name,
                           lambda: ns.call("set %s up" % name, ns.ipr.link, "set", ifname=name,

@@ -104,6 +104,9 @@ class Namespace:
         self._links = None
         self._addrs = None
         self._routes = None
+        self._nsids = {}
+        self._indexes = {}  # ifname -> ifindex learnt after the snapshot (re-created links)
+        self._stale = set()  # ifnames created or deleted since the snapshot
 
     def close(self):
         self.ipr.close()
@@ -125,9 +128,20 @@ class Namespace:
             self._routes = self.reader.default_routes()
         return self._routes
 
-    def forget(self):
-        """Drop the cached snapshot (after writes, before observing again)."""
-        self._links = self._addrs = self._routes = None
+    def nsid_of(self, other):
+        """The id this namespace knows namespace ``other`` by (None: not known here)."""
+        if other not in self._nsids:
+            fd = os.open(netns_path(other) if other else "/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                self._nsids[other] = self.reader.nsid(fd)
+            finally:
+                os.close(fd)
+        return self._nsids[other]
+
+    def invalidate(self, ifname):
+        """A step created or deleted ``ifname``: its snapshot index is no longer true."""
+        self._stale.add(ifname)
+        self._indexes.pop(ifname, None)
 
     def link(self, ifname):
         return self.links().get(ifname)
@@ -147,12 +161,16 @@ class Namespace:
             raise KernelError("%s%s failed: %s" % (what, where, os.strerror(exc.code) if exc.code else exc)) from None
 
     def index_of(self, ifname):
-        link = self.links().get(ifname) if self._links is not None else None
+        """ifindex of ``ifname``: from the snapshot unless a step re-made it since."""
+        if ifname in self._indexes:
+            return self._indexes[ifname]
+        link = self._links.get(ifname) if self._links is not None and ifname not in self._stale else None
         if link is not None:
             return link["index"]
         found = self.call("looking up %s" % ifname, self.ipr.link_lookup, ifname=ifname)
         if not found:
             raise KernelError("interface %r not found%s" % (ifname, " in namespace %r" % self.name if self.name else ""))
+        self._indexes[ifname] = found[0]
         return found[0]
 
 

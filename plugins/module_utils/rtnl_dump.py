@@ -23,6 +23,9 @@ NLMSG_DONE = 3
 RTM_NEWLINK, RTM_GETLINK = 16, 18
 RTM_NEWADDR, RTM_GETADDR = 20, 22
 RTM_NEWROUTE, RTM_GETROUTE = 24, 26
+RTM_NEWNSID, RTM_GETNSID = 88, 90
+NETNSA_NSID, NETNSA_FD = 1, 3
+NLM_F_ACK = 0x4
 
 _NLMSGHDR = struct.Struct("=IHHII")
 _RTATTR = struct.Struct("=HH")
@@ -60,8 +63,8 @@ class Link(dict):
     """One interface as the planners see it (a dict, so it prints and diffs plainly)."""
 
 
-def _dump(sock, msg_type, body, seq):
-    req = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+def _dump(sock, msg_type, body, seq, flags=NLM_F_REQUEST | NLM_F_DUMP):
+    req = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type, flags, seq, 0) + body
     sock.send(req)
     while True:
         data = sock.recv(1 << 20)
@@ -79,6 +82,8 @@ def _dump(sock, msg_type, body, seq):
                 return
             if mseq == seq:
                 yield mtype, data, off + 16, off + mlen
+                if not flags & NLM_F_DUMP:
+                    return
             off += (mlen + 3) & ~3
 
 
@@ -143,6 +148,17 @@ class Reader:
                 for t, s2, _l in _attrs(buf, s, s + ln):
                     if t == IFLA_BRPORT_MODE:
                         link["hairpin"] = bool(buf[s2])
+
+    def nsid(self, fd):
+        """The nsid this socket's namespace uses for the namespace behind ``fd`` (None if unassigned)."""
+        body = struct.pack("=Bxxx", socket.AF_UNSPEC) + _RTATTR.pack(8, NETNSA_FD) + struct.pack("=I", fd)
+        for mtype, buf, off, end in _dump(self.sock, RTM_GETNSID, body, self._next(), flags=NLM_F_REQUEST):
+            if mtype == RTM_NEWNSID:
+                for atype, s, _ln in _attrs(buf, off + 4, end):
+                    if atype == NETNSA_NSID:
+                        value = struct.unpack_from("=i", buf, s)[0]
+                        return None if value < 0 else value
+        return None
 
     def addresses(self):
         """Return {ifindex: set('10.0.0.1/24', ...)} of global/site addresses (link-local skipped)."""

@@ -109,17 +109,17 @@ def describe(ns, link, pns, peer_link):
 
 
 def _find_peer(ns, link, pns):
-    """The observed peer of ``link`` if it sits in ``pns``, else None."""
-    same = ns.name == pns.name
-    if same:
-        if link["peer_netnsid"] is not None:
-            return None
-        return ns.link_by_index(link["peer_index"])
-    if link["peer_netnsid"] is None:
+    """The observed peer of ``link`` if it sits in ``pns``, else None.
+
+    ifindexes repeat across namespaces, so a peer elsewhere is recognised by the
+    nsid ``ns`` knows ``pns`` by, plus the peer pointing back at ``link``.
+    """
+    if ns.name == pns.name:
+        return ns.link_by_index(link["peer_index"]) if link["peer_netnsid"] is None else None
+    if link["peer_netnsid"] is None or link["peer_netnsid"] != ns.nsid_of(pns.name):
         return None
     candidate = pns.link_by_index(link["peer_index"])
-    if candidate is not None and candidate["kind"] == "veth" and candidate["peer_index"] == link["index"] \
-            and candidate["peer_netnsid"] is not None:
+    if candidate is not None and candidate["kind"] == "veth" and candidate["peer_index"] == link["index"]:
         return candidate
     return None
 
@@ -150,7 +150,7 @@ def plan_pair(kernel, key, path, spec):
                                 field(path, "name"))
         before = {"name": name, "netns": ns.name, "peer": "(elsewhere)"}
         steps.append(Step("delete veth %s%s (its peer is not %s%s)" % (name, where(ns), peer, where(pns)),
-                          lambda: ns.call("delete %s" % name, ns.ipr.link, "del", ifname=name)))
+                          lambda: _delete(ns, name)))
         link = None
     taken = pns.link(peer)
     if link is None and taken is not None:
@@ -196,6 +196,8 @@ def _create_steps(ns, pns, spec):
         if pns.name != ns.name:
             fd = os.open(netns_path(pns.name) if pns.name else "/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
             peer_attrs["net_ns_fd"] = fd
+        ns.invalidate(name)
+        pns.invalidate(peer)
         try:
             ns.call("create veth %s" % name, ns.ipr.link, "add", **kwargs)
         finally:
@@ -203,7 +205,7 @@ def _create_steps(ns, pns, spec):
                 os.close(fd)
 
     steps = [Step("create veth %s%s with peer %s%s" % (name, where(ns), peer, where(pns)), create,
-                  lambda: ns.call("delete %s" % name, ns.ipr.link, "del", ifname=name))]
+                  lambda: _delete(ns, name))]
     host_set = {"state": "up", "ifalias": MARK + ":veth"}
     if spec.get("bridge"):
         steps.append(Step("attach %s to %s and set it up" % (name, spec["bridge"]),
@@ -291,6 +293,11 @@ def _converge_steps(ns, pns, spec, link, peer_link, before, after):
     return steps
 
 
+def _delete(ns, name):
+    ns.invalidate(name)
+    ns.call("delete %s" % name, ns.ipr.link, "del", ifname=name)
+
+
 def _kv(changes):
     return ", ".join("%s=%s" % kv for kv in sorted(changes.items()))
 
@@ -308,6 +315,5 @@ def plan_pair_absent(kernel, key, spec):
         return ItemPlan(key, name, before, before, warnings=[
             "%r%s was not created by nsbridge.network.veth; left in place" % (name, where(ns))])
     return ItemPlan(key, name, before, None, [
-        Step("delete veth %s%s (and its peer)" % (name, where(ns)),
-             lambda: ns.call("delete %s" % name, ns.ipr.link, "del", ifname=name)),
+        Step("delete veth %s%s (and its peer)" % (name, where(ns)), lambda: _delete(ns, name)),
     ])

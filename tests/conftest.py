@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+"""Test harness shared by unit and integration tests.
+
+Integration tests run the real modules (real AnsibleModule, real kernel) in
+this process, with the calling thread moved into a private namespace that
+plays "the host" for that test.  So nothing a test does — links, bridges,
+sysctls, firewall rules — lands on the machine's own network stack; only the
+namespace files under /run/netns are shared, and every one carries the test's
+unique prefix and is removed when the test ends, pass or fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, ".collections"))
+
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
+
+from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
+
+MODULES = "ansible_collections.nsbridge.network.plugins.modules."
+
+
+class Sandbox:
+    """A test's private world: a unique prefix, a 'host' namespace, and cleanup of both."""
+
+    def __init__(self):
+        self.prefix = "t" + uuid.uuid4().hex[:5]  # 6 bytes: leaves 9 for interface names
+        self.host = self.prefix + "host"
+        netlink.Kernel.create_netns(self.host)
+
+    def name(self, suffix):
+        """A unique name for a namespace or interface (<= 15 bytes for short suffixes)."""
+        return self.prefix + suffix
+
+    def run(self, module, check=False, diff=False, **args):
+        """Run nsbridge.network.<module> in this sandbox's host namespace; return its JSON result."""
+        mod = importlib.import_module(MODULES + module)
+        args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+        out = io.StringIO()
+        with patch_module_args(args), contextlib.redirect_stdout(out), netlink.entered(self.host):
+            try:
+                mod.main()
+            except SystemExit:
+                pass
+        return json.loads(out.getvalue())
+
+    def sh(self, netns, *cmd, check=True, timeout=20):
+        """Run a command inside namespace ``netns`` (None: the sandbox host)."""
+        full = ["ip", "netns", "exec", netns or self.host] + list(cmd)
+        proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError("%s failed (%d): %s%s" % (" ".join(full), proc.returncode, proc.stdout, proc.stderr))
+        return proc
+
+    def ping(self, netns, address):
+        """True if one ping from ``netns`` to ``address`` (an address this sandbox made) is answered."""
+        return self.sh(netns, "ping", "-c", "1", "-W", "1", "-q", address, check=False).returncode == 0
+
+    def namespaces(self):
+        return [n for n in netlink.list_netns() if n.startswith(self.prefix)]
+
+    def links(self, netns=None):
+        """{ifname: link} in ``netns`` (None: the sandbox host)."""
+        with netlink.Kernel() as kernel:
+            return kernel.ns(netns or self.host).links()
+
+    def cleanup(self):
+        # namespaces first: their links go with them; the host namespace last
+        for name in sorted(self.namespaces(), key=lambda n: n == self.host):
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+
+
+@pytest.fixture
+def sandbox():
+    box = Sandbox()
+    try:
+        yield box
+    finally:
+        box.cleanup()
+        assert not box.namespaces(), "sandbox namespaces left behind"
+
+
+def converge_four_times(sandbox, module, **args):
+    """The community.docker pattern: check, real, check again, real again.
+
+    Returns the four results after asserting the changed pattern and that the
+    check run wrote nothing (the host's links are the same before and after it).
+    """
+    before_links = sorted(sandbox.links())
+    before_ns = sorted(sandbox.namespaces())
+    first_check = sandbox.run(module, check=True, diff=True, **args)
+    assert not first_check.get("failed"), first_check
+    assert first_check["changed"] is True, first_check
+    assert sorted(sandbox.links()) == before_links, "check mode changed the host's links"
+    assert sorted(sandbox.namespaces()) == before_ns, "check mode changed namespaces"
+    real = sandbox.run(module, diff=True, **args)
+    assert not real.get("failed"), real
+    assert real["changed"] is True, real
+    assert real["diff"] == first_check["diff"], "check mode predicted another change than the real run made"
+    second_check = sandbox.run(module, check=True, diff=True, **args)
+    assert second_check["changed"] is False, second_check
+    second = sandbox.run(module, diff=True, **args)
+    assert second["changed"] is False, second
+    return first_check, real, second_check, second
+
+
+def warning_text(result):
+    """All warning messages of a module result as one string (2.19 returns structured warnings)."""
+    out = []
+    for w in result.get("warnings", []):
+        out.append(w["event"]["msg"] if isinstance(w, dict) and "event" in w else str(w))
+    return "\n".join(out)
