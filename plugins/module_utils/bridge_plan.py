@@ -17,7 +17,7 @@ ITEM_KEYS = ("name", "addresses", "mtu", "stp", "ports", "netns", "state")
 
 def validate_bridge(path, item, default_state):
     """Check one item and return it normalised (parsed addresses, resolved state)."""
-    spec = dict(item)
+    spec = {k: item.get(k) for k in ITEM_KEYS}
     spec["state"] = item.get("state") or default_state
     validate.ifname(item.get("name"), field(path, "name"))
     if item.get("netns") is not None:

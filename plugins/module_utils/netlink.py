@@ -98,8 +98,8 @@ class Namespace:
 
     def __init__(self, name):
         self.name = name
+        self._ipr = None
         with entered(name):
-            self.ipr = IPRoute()
             self.reader = Reader(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
         self._links = None
         self._addrs = None
@@ -108,8 +108,17 @@ class Namespace:
         self._indexes = {}  # ifname -> ifindex learnt after the snapshot (re-created links)
         self._stale = set()  # ifnames created or deleted since the snapshot
 
+    @property
+    def ipr(self):
+        """pyroute2 handle for writes, opened on first use (a no-op run never pays for it)."""
+        if self._ipr is None:
+            with entered(self.name):
+                self._ipr = IPRoute()
+        return self._ipr
+
     def close(self):
-        self.ipr.close()
+        if self._ipr is not None:
+            self._ipr.close()
         self.reader.close()
 
     # -- observation (cached: observe once, then plans and applies use the snapshot)

@@ -27,7 +27,7 @@ ITEM_KEYS = ("name", "peer", "netns", "peer_netns", "bridge", "hairpin", "addres
 
 def validate_pair(path, item, default_state):
     """Check one item; return it normalised.  Nothing here touches the kernel but existence checks."""
-    spec = dict(item)
+    spec = {k: item.get(k) for k in ITEM_KEYS}
     spec["state"] = item.get("state") or default_state
     validate.ifname(item.get("name"), field(path, "name"))
     for key in ("netns", "peer_netns"):
