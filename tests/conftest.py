@@ -25,11 +25,13 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
+from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
 from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
 
 MODULES = "ansible_collections.nsbridge.network.plugins.modules."
+HELPERS = os.path.join(ROOT, "tests", "integration", "helpers")
 
 
 class Sandbox:
@@ -38,6 +40,7 @@ class Sandbox:
     def __init__(self):
         self.prefix = "t" + uuid.uuid4().hex[:5]  # 6 bytes: leaves 9 for interface names
         self.host = self.prefix + "host"
+        self.procs = []
         netlink.Kernel.create_netns(self.host)
 
     def name(self, suffix):
@@ -48,6 +51,9 @@ class Sandbox:
         """Run nsbridge.network.<module> in this sandbox's host namespace; return its JSON result."""
         mod = importlib.import_module(MODULES + module)
         args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+        # a module process starts with no warnings; in-process runs must too
+        ansible_warnings._global_warnings.clear()
+        ansible_warnings._global_deprecations.clear()
         out = io.StringIO()
         with patch_module_args(args), contextlib.redirect_stdout(out), netlink.entered(self.host):
             try:
@@ -76,7 +82,39 @@ class Sandbox:
         with netlink.Kernel() as kernel:
             return kernel.ns(netns or self.host).links()
 
+    def start(self, netns, *cmd):
+        """Start a long-running command in ``netns``; wait for its 'ready' line; killed at cleanup."""
+        proc = subprocess.Popen(["ip", "netns", "exec", netns or self.host] + list(cmd),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        line = proc.stdout.readline()
+        assert line.strip() == "ready", "%s did not start: %s%s" % (cmd, line, proc.stderr.read() if proc.poll() is not None else "")
+        return proc
+
+    def serve(self, netns, name, port, udp=False):
+        """Run the echo server (HTTP, or UDP) in ``netns``."""
+        cmd = [sys.executable, os.path.join(HELPERS, "echo_server.py"), name, str(port)]
+        return self.start(netns, *(cmd + (["udp"] if udp else [])))
+
+    def fetch(self, netns, host, port, udp=False, src_port=None):
+        """Ask the echo server at host:port from ``netns``; its answer ('NAME PEER_IP') or None."""
+        cmd = [sys.executable, os.path.join(HELPERS, "client.py"), "udp" if udp else "tcp", host, str(port)]
+        if src_port:
+            cmd.append(str(src_port))
+        proc = self.sh(netns, *cmd, check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
     def cleanup(self):
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+        # sysctl values nsbridge remembered for these namespaces die with them
+        for name in self.namespaces():
+            st = os.stat(os.path.join(netlink.NETNS_RUN_DIR, name))
+            marker = "sysctl-%d.%d-" % (st.st_ino, st.st_ctime_ns)
+            for saved in os.listdir("/run/nsbridge") if os.path.isdir("/run/nsbridge") else []:
+                if saved.startswith(marker):
+                    os.unlink(os.path.join("/run/nsbridge", saved))
         # namespaces first: their links go with them; the host namespace last
         for name in sorted(self.namespaces(), key=lambda n: n == self.host):
             subprocess.run(["ip", "netns", "delete", name], capture_output=True)

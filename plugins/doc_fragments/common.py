@@ -43,3 +43,31 @@ options:
       - The namespace must exist; nsbridge never creates one as a side effect.
     type: str
 '''
+
+    # the firewall modules
+    FIREWALL = r'''
+options:
+  backend:
+    description:
+      - Firewall backend. C(iptables) writes legacy xtables through python-iptables (libiptc), under the
+        xtables lock. C(nftables) writes C(table ip nsbridge) (plus owned chains in iptables-nft's
+        C(table ip filter) where that exists) through libnftables' JSON API, as one transaction.
+      - C(auto) picks what the host's C(iptables) command uses (legacy means C(iptables), anything else
+        C(nftables)); the result's C(backend) says which was used.
+    type: str
+    choices: [auto, iptables, nftables]
+    default: auto
+  netns:
+    description:
+      - Apply inside this network namespace (e.g. a router namespace); omitted means the host.
+    type: str
+notes:
+  - Every rule carries a comment C(nsbridge <scope> <hash>); re-runs and C(state=absent) find exactly
+    their own rules by it, and never read, edit, move or delete a rule nsbridge did not create.
+  - Owned chains (iptables) C(NSBRIDGE-PREROUTING), C(NSBRIDGE-OUTPUT), C(NSBRIDGE-POSTROUTING) in nat and
+    C(NSBRIDGE-FORWARD), C(NSBRIDGE-INPUT) in filter are reached by one jump each (comment C(nsbridge jump));
+    the filter jumps are inserted first so a FORWARD policy of DROP does not shadow them. Chains and jumps go
+    when their last rule goes.
+  - Two runs at once are serialised by a lock (C(/run/xtables.lock) or C(/run/nsbridge.lock)) around
+    observe and commit, so neither loses nor duplicates rules.
+'''

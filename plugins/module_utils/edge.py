@@ -36,12 +36,14 @@ def run(module, module_name, plan_fn, result_key):
 
     ``plan_fn(params, stack) -> (plans, extra_result_dict)``; kernel handles it
     opens go on ``stack`` (a contextlib.ExitStack) and are closed after apply.
+    If ``extra`` holds a callable under ``_commit``, the plans are one transaction.
     """
     extra = {}
     try:
         with contextlib.ExitStack() as stack:
             plans, extra = plan_fn(module.params, stack)
-            outcome = apply_plans(plans, module.check_mode)
+            commit = extra.pop("_commit", None)
+            outcome = apply_plans(plans, module.check_mode, commit)
     except BatchFailed as exc:
         done = [r["name"] for r in exc.outcome.results]
         module.fail_json(msg="nsbridge.network.%s: %s" % (module_name, exc),

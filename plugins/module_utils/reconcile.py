@@ -37,6 +37,7 @@ class ItemPlan:
     after: Optional[dict]         # None: will not exist
     steps: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    post_steps: list = field(default_factory=list)  # run after the transaction commits
 
     @property
     def changed(self):
@@ -64,8 +65,8 @@ def _result(plan, done):
         "name": plan.name,
         "item": plan.key,
         "changed": plan.changed,
-        "actions": [s.describe for s in plan.steps] if done else [],
-        "planned": [s.describe for s in plan.steps],
+        "actions": [s.describe for s in plan.steps + plan.post_steps] if done else [],
+        "planned": [s.describe for s in plan.steps + plan.post_steps],
         "state": "absent" if plan.after is None else "present",
         "before": plan.before,
         "after": plan.after,
@@ -98,20 +99,41 @@ def _run_item(plan):
             undo.append(step.undo)
 
 
-def apply_plans(plans, check_mode):
-    """Run (or in check mode only report) every plan, in order."""
+def apply_plans(plans, check_mode, commit=None):
+    """Run (or in check mode only report) every plan, in order.
+
+    Without ``commit`` each step writes to the kernel and items are done one by
+    one.  With ``commit`` (a callable) the steps only stage changes and sysctls,
+    and ``commit()`` applies the whole batch as one transaction: all or nothing.
+    """
     warnings = [w for p in plans for w in p.warnings]
+    changed = any(p.changed for p in plans)
     if check_mode:
-        results = [_result(p, done=False) for p in plans]
-    else:
-        results = []
-        for plan in plans:
-            try:
-                _run_item(plan)
-            except KernelError as exc:
-                partial = Outcome(changed=any(r["changed"] for r in results), results=results,
-                                  diff=_diff(plans[:len(results)]), warnings=warnings)
-                raise BatchFailed(exc.message, exc.path, partial) from None
-            results.append(_result(plan, done=True))
-    return Outcome(changed=any(p.changed for p in plans), results=results,
-                   diff=_diff(plans), warnings=warnings)
+        return Outcome(changed=changed, results=[_result(p, done=False) for p in plans],
+                       diff=_diff(plans), warnings=warnings)
+    results = []
+    for plan in plans:
+        try:
+            _run_item(plan)
+        except KernelError as exc:
+            partial = Outcome(changed=any(r["changed"] for r in results), results=results,
+                              diff=_diff(plans[:len(results)]), warnings=warnings)
+            raise BatchFailed(exc.message, exc.path, partial) from None
+        results.append(_result(plan, done=True))
+    if commit is not None and changed:
+        try:
+            commit()
+        except (NsbridgeError, OSError) as exc:
+            for plan in reversed(plans):
+                for step in reversed(plan.steps):
+                    if step.undo is not None:
+                        try:
+                            step.undo()
+                        except (NsbridgeError, OSError):
+                            pass
+            nothing = Outcome(changed=False, results=[], diff={"before": {}, "after": {}}, warnings=warnings)
+            raise BatchFailed("commit failed, nothing was applied: %s" % exc, "transaction", nothing) from None
+    for plan in plans:
+        for step in plan.post_steps:
+            step.run()
+    return Outcome(changed=changed, results=results, diff=_diff(plans), warnings=warnings)

@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The firewall half of the reconcile engine, shared by nat_masquerade and port_publish.
+
+Each item owns a *scope*; its desired rules are compared, by comment, with the
+rules observed under that scope.  Rules of other scopes (other items, other
+runs) are never touched; foreign rules are never even read beyond our chains.
+All changes of one call are staged and committed as one transaction.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import subprocess
+
+from .errors import KernelError, ValidationError
+from .fw_rules import CHAINS, scope_of
+from .netlink import entered, netns_exists
+from .reconcile import ItemPlan, Step
+
+STATE_DIR = "/run/nsbridge"
+
+
+def detect_backend():
+    """What the host's ``iptables`` command uses: 'iptables' for legacy, 'nftables' otherwise."""
+    binary = shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
+    if binary:
+        try:
+            version = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            version = ""
+        if "legacy" in version:
+            return "iptables"
+    return "nftables"
+
+
+def open_backend(name, netns, stack):
+    """Enter (lock + observe-ready) the backend ``name`` ('auto' resolved) for ``netns``."""
+    if netns is not None and not netns_exists(netns):
+        raise ValidationError("network namespace %r does not exist" % netns, "netns")
+    chosen = detect_backend() if name == "auto" else name
+    if chosen == "iptables":
+        from .fw_iptables import IptablesBackend
+        backend = IptablesBackend(netns)
+    else:
+        from .fw_nftables import NftablesBackend
+        backend = NftablesBackend(netns)
+    return stack.enter_context(backend), chosen
+
+
+def render(rule):
+    """An iptables-like line for results and diffs (the same for both backends)."""
+    parts = ["-A %s" % rule.chain]
+    for flag, value, neg in (("-s", rule.src, rule.src_neg), ("-d", rule.dst, rule.dst_neg),
+                             ("-i", rule.iif, rule.iif_neg), ("-o", rule.oif, rule.oif_neg)):
+        if value:
+            parts.append("%s%s %s" % ("! " if neg else "", flag, value))
+    if rule.proto:
+        parts.append("-p %s" % rule.proto)
+    if rule.sport is not None:
+        parts.append("--sport %d" % rule.sport)
+    if rule.dport is not None:
+        parts.append("--dport %d" % rule.dport)
+    if rule.ctstate:
+        parts.append("--ctstate %s" % ",".join(rule.ctstate))
+    if rule.mark is not None:
+        parts.append("--mark 0x%x/0x%x" % (rule.mark, rule.mark))
+    parts.append("-j %s" % rule.verdict)
+    if rule.verdict == "DNAT":
+        parts.append("--to-destination %s:%d" % (rule.to_addr, rule.to_port))
+    if rule.set_mark is not None:
+        parts.append("--or-mark 0x%x" % rule.set_mark)
+    return " ".join(parts)
+
+
+class FirewallPlanner:
+    """Observe once; plan items; know which chains remain in use after the batch."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        observed = backend.observe()
+        self.by_scope = collections.defaultdict(collections.Counter)
+        for logical in CHAINS:
+            for comment in observed.get(logical, []):
+                scope = scope_of(comment)
+                if scope is not None:
+                    self.by_scope[scope][(logical, comment)] += 1
+        self.final = {scope: dict(counter) for scope, counter in self.by_scope.items()}
+
+    def plan_item(self, key, name, scope, rules, describe, also=()):
+        """Plan one item: ``rules`` is the full desired list (empty for absent).
+
+        ``also``: further scopes this item removes entirely (absent matching more than one).
+        """
+        have = collections.Counter(self.by_scope.get(scope, collections.Counter()))
+        for other in also:
+            have.update(self.by_scope.get(other, collections.Counter()))
+            self.final[other] = {}
+        want = {(r.chain, r.comment): r for r in rules}
+        steps = []
+        for (logical, comment), count in sorted(have.items()):
+            extra = count - (1 if (logical, comment) in want else 0)
+            for _ in range(extra):
+                steps.append(Step("delete %s rule %s" % (logical, comment.split(" ", 1)[1]),
+                                  _stager(self.backend.stage_delete, logical, comment)))
+        for (logical, comment), rule in want.items():
+            if (logical, comment) not in have:
+                steps.append(Step("add %s" % render(rule), _stager(self.backend.stage_add, rule)))
+        self.final[scope] = {k: 1 for k in want}
+        before = describe(sorted(have), self._known(rules)) if have else None
+        after = describe(sorted(want), self._known(rules)) if rules else None
+        return ItemPlan(key, name, before, after, steps)
+
+    @staticmethod
+    def _known(rules):
+        return {(r.chain, r.comment): render(r) for r in rules}
+
+    def chains_in_use(self):
+        return {logical for entries in self.final.values() for (logical, _c) in entries}
+
+    def scopes_left(self, prefix):
+        """Scopes with rules after this batch whose name starts with ``prefix``."""
+        return [s for s, entries in self.final.items() if entries and s.startswith(prefix)]
+
+    def commit(self):
+        self.backend.commit(self.chains_in_use())
+
+
+def _stager(fn, *args):
+    return lambda: fn(*args)
+
+
+def describe_rules(entries, known):
+    """before/after for a diff: the rules as lines, stale ones by their id."""
+    lines = []
+    for logical, comment in entries:
+        lines.append(known.get((logical, comment)) or "-A %s ... (rule %s)" % (logical, comment.split(" ", 1)[1]))
+    return {"rules": lines}
+
+
+# -- per-namespace sysctls the firewall needs, remembered so absent can put them back
+
+def _sysctl_path(key):
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+def read_sysctl(netns, key):
+    try:
+        with entered(netns):
+            with open(_sysctl_path(key)) as f:
+                return f.read().strip()
+    except FileNotFoundError:
+        raise KernelError("sysctl %s does not exist%s" % (key, " in %s" % netns if netns else "")) from None
+
+
+def write_sysctl(netns, key, value):
+    with entered(netns):
+        with open(_sysctl_path(key), "w") as f:
+            f.write(value)
+
+
+def _memory_path(netns, key):
+    # inode numbers of namespaces are reused; inode + creation time is not
+    with entered(netns):
+        st = os.stat("/proc/thread-self/ns/net")
+    return os.path.join(STATE_DIR, "sysctl-%d.%d-%s" % (st.st_ino, st.st_ctime_ns, key))
+
+
+def sysctl_steps(netns, key, value):
+    """Steps that set ``key`` to ``value`` and remember the old value (once) for restore_steps."""
+    current = read_sysctl(netns, key)
+    if current == value:
+        return current, []
+
+    def run():
+        path = _memory_path(netns, key)
+        if not os.path.exists(path):
+            os.makedirs(STATE_DIR, exist_ok=True)
+            with open(path, "w") as f:
+                f.write(current)
+        write_sysctl(netns, key, value)
+
+    def undo():
+        write_sysctl(netns, key, current)
+        try:
+            os.unlink(_memory_path(netns, key))
+        except FileNotFoundError:
+            pass
+    return current, [Step("set %s = %s (was %s)" % (key, value, current), run, undo)]
+
+
+def saved_keys(netns, prefix):
+    """Sysctl keys under ``prefix`` whose old value nsbridge remembers for ``netns``."""
+    marker = os.path.basename(_memory_path(netns, prefix))
+    try:
+        names = os.listdir(STATE_DIR)
+    except FileNotFoundError:
+        return []
+    head = marker[:-len(prefix)]
+    return sorted(n[len(head):] for n in names if n.startswith(marker))
+
+
+def restore_steps(netns, key):
+    """Steps that put ``key`` back to what it was before nsbridge changed it, if it did."""
+    try:
+        path = _memory_path(netns, key)
+        with open(path) as f:
+            previous = f.read().strip()
+    except FileNotFoundError:
+        return []
+    current = read_sysctl(netns, key)
+
+    def run():
+        write_sysctl(netns, key, previous)
+        os.unlink(path)
+    if current == previous:
+        return [Step("forget the saved value of %s" % key, lambda: os.unlink(path))]
+    return [Step("restore %s = %s" % (key, previous), run, lambda: write_sysctl(netns, key, current))]
+
+
+IP_FORWARD = "net.ipv4.ip_forward"
+
+
+def forwarding_steps(planner, netns, want_forwarding, any_absent):
+    """Enable IPv4 forwarding when asked; once nothing of nsbridge's is left, put it back."""
+    if want_forwarding:
+        return sysctl_steps(netns, IP_FORWARD, "1")[1]
+    if any_absent and not planner.scopes_left("masq:") and not planner.scopes_left("publish:"):
+        return restore_steps(netns, IP_FORWARD)
+    return []
+
+
+def conntrack_flush_step(netns, proto, port):
+    """Delete conntrack entries to ``port`` so a re-published UDP/SCTP port is NATed anew."""
+    import socket
+
+    def run():
+        try:
+            from pyroute2 import Conntrack
+            from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
+        except ImportError as exc:
+            raise KernelError("flushing conntrack needs pyroute2: %s" % exc) from None
+        number = {"udp": socket.IPPROTO_UDP, "sctp": socket.IPPROTO_SCTP, "tcp": socket.IPPROTO_TCP}[proto]
+        with entered(netns):
+            ct = Conntrack()
+        try:
+            for entry in list(ct.dump_entries(tuple_orig=NFCTAttrTuple(proto=number, dport=port))):
+                try:
+                    ct.delete(entry)
+                except OSError:
+                    pass  # gone meanwhile
+        finally:
+            ct.close()
+    return Step("flush conntrack entries for %s port %d" % (proto, port), run)

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend-neutral firewall rules and what each module item asks for.
+
+Every rule nsbridge writes carries a comment ``nsbridge <scope> <hash>``:
+*scope* names the item that owns it (``masq:10.10.0.0/16``,
+``publish:tcp:0.0.0.0:8080``) and *hash* is a digest of the rule's whole
+spec.  Re-runs and ``state: absent`` find exactly their rules by comment;
+a rule whose spec changed has a new hash, so the old one is replaced, never
+matched loosely.
+
+Logical chains (each backend maps them onto its own owned chains):
+
+- ``prerouting``: nat, traffic to a local address arriving from outside (DNAT)
+- ``output``: nat, traffic to a local address sent by the host itself (DNAT)
+- ``postrouting``: nat (MASQUERADE)
+- ``forward``: filter (ACCEPT for container traffic when FORWARD's policy is DROP)
+- ``input``: filter (the guard against spoofed 127.0.0.1 with route_localnet)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Optional, Tuple
+
+COMMENT_PREFIX = "nsbridge"
+JUMP_COMMENT = "nsbridge jump"
+CHAINS = ("prerouting", "output", "postrouting", "forward", "input")
+NAT_CHAINS = ("prerouting", "output", "postrouting")
+# a packet DNATed from a bridge back onto it (hairpin) or from 127.0.0.1 gets this
+# bit, and the postrouting rule masquerades it so the reply comes back through us
+HAIRPIN_MARK = 0x00800000
+
+
+@dataclass(frozen=True)
+class Rule:
+    chain: str
+    scope: str
+    verdict: str                           # ACCEPT, DROP, MASQUERADE, DNAT, MARK
+    src: Optional[str] = None              # CIDR
+    src_neg: bool = False
+    dst: Optional[str] = None
+    dst_neg: bool = False
+    iif: Optional[str] = None
+    iif_neg: bool = False
+    oif: Optional[str] = None
+    oif_neg: bool = False
+    proto: Optional[str] = None            # tcp, udp, sctp
+    dport: Optional[int] = None
+    sport: Optional[int] = None
+    ctstate: Tuple[str, ...] = ()          # ("RELATED", "ESTABLISHED")
+    mark: Optional[int] = None             # match: mark & mark == mark
+    to_addr: Optional[str] = None          # DNAT
+    to_port: Optional[int] = None
+    set_mark: Optional[int] = None         # MARK --or-mark
+
+    @property
+    def digest(self):
+        spec = {k: v for k, v in asdict(self).items() if k != "scope"}
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+
+    @property
+    def comment(self):
+        return "%s %s %s" % (COMMENT_PREFIX, self.scope, self.digest)
+
+
+def scope_of(comment):
+    """The owning scope of one of our comments, or None for anything else."""
+    parts = (comment or "").split(" ")
+    if len(parts) == 3 and parts[0] == COMMENT_PREFIX:
+        return parts[1]
+    return None
+
+
+def masquerade_rules(scope, source, bridge, out_interface, forward):
+    """Docker's egress NAT: ``-s SUBNET ! -o BRIDGE -j MASQUERADE`` plus FORWARD accepts."""
+    rules = []
+    if out_interface:
+        rules.append(Rule("postrouting", scope, "MASQUERADE", src=source, oif=out_interface))
+    elif bridge:
+        rules.append(Rule("postrouting", scope, "MASQUERADE", src=source, oif=bridge, oif_neg=True))
+    else:
+        rules.append(Rule("postrouting", scope, "MASQUERADE", src=source))
+    if forward:
+        if bridge:
+            # new traffic out of the bridge, replies back in, and container-to-container
+            # on the bridge (it crosses FORWARD when br_netfilter is on)
+            rules.append(Rule("forward", scope, "ACCEPT", iif=bridge, oif=bridge, oif_neg=True))
+            rules.append(Rule("forward", scope, "ACCEPT", oif=bridge, ctstate=("RELATED", "ESTABLISHED")))
+            rules.append(Rule("forward", scope, "ACCEPT", iif=bridge, oif=bridge))
+        else:
+            rules.append(Rule("forward", scope, "ACCEPT", src=source, oif=out_interface))
+            rules.append(Rule("forward", scope, "ACCEPT", dst=source, iif=out_interface,
+                              ctstate=("RELATED", "ESTABLISHED")))
+    return rules
+
+
+def publish_rules(scope, proto, host_port, dest, dest_port, host_ip, bridge, local, localhost):
+    """Docker's port publishing for one port: DNAT from outside and from the host, hairpin, FORWARD."""
+    dst = "%s/32" % host_ip if host_ip else None
+    rules = [Rule("prerouting", scope, "DNAT", dst=dst, proto=proto, dport=host_port,
+                  to_addr=dest, to_port=dest_port)]
+    if bridge:
+        # hairpin: a container on the bridge reaching the published port gets masqueraded,
+        # so the reply goes back through the host's conntrack instead of straight across the bridge
+        rules.insert(0, Rule("prerouting", scope, "MARK", iif=bridge, dst=dst, proto=proto, dport=host_port,
+                             set_mark=HAIRPIN_MARK))
+    if local:
+        rules.append(Rule("output", scope, "DNAT", dst=dst or "127.0.0.0/8", dst_neg=not dst, proto=proto,
+                          dport=host_port, to_addr=dest, to_port=dest_port))
+    if localhost:
+        rules.append(Rule("output", scope, "MARK", dst="127.0.0.1/32", proto=proto, dport=host_port,
+                          set_mark=HAIRPIN_MARK))
+        rules.append(Rule("output", scope, "DNAT", dst="127.0.0.1/32", proto=proto, dport=host_port,
+                          to_addr=dest, to_port=dest_port))
+        # route_localnet lets 127.0.0.1 be routed; never let another machine use that
+        # (new connections only: replies to our own 127.0.0.1 clients arrive here still carrying
+        # the container's source, before conntrack restores it)
+        rules.append(Rule("input", scope, "DROP", dst="127.0.0.0/8", src="127.0.0.0/8", src_neg=True,
+                          iif="lo", iif_neg=True, ctstate=("NEW",)))
+    if bridge or localhost:
+        rules.append(Rule("postrouting", scope, "MASQUERADE", mark=HAIRPIN_MARK, dst="%s/32" % dest,
+                          proto=proto, dport=dest_port))
+    rules.append(Rule("forward", scope, "ACCEPT", dst="%s/32" % dest, oif=bridge, proto=proto, dport=dest_port))
+    rules.append(Rule("forward", scope, "ACCEPT", src="%s/32" % dest, iif=bridge, proto=proto, sport=dest_port,
+                      ctstate=("RELATED", "ESTABLISHED")))
+    return rules

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plans for egress NAT (module ``nsbridge.network.nat_masquerade``)."""
+
+from __future__ import annotations
+
+from . import validate
+from .edge import batch_items, field
+from .errors import ValidationError
+from .fw_plan import FirewallPlanner, describe_rules, forwarding_steps, open_backend
+from .fw_rules import masquerade_rules
+
+ITEM_KEYS = ("source", "bridge", "out_interface", "forward", "state")
+
+
+def validate_masquerade(path, item, default_state):
+    spec = {k: item.get(k) for k in ITEM_KEYS}
+    spec["state"] = spec["state"] or default_state
+    if spec["source"] is None:
+        raise ValidationError("is required", field(path, "source"))
+    net = validate.network(spec["source"], field(path, "source"))
+    if net.version != 4:
+        raise ValidationError("%s: only IPv4 networks are masqueraded" % net, field(path, "source"))
+    spec["source"] = str(net)
+    for key in ("bridge", "out_interface"):
+        if spec[key] is not None:
+            validate.ifname(spec[key], field(path, key))
+    if spec["forward"] is None:
+        spec["forward"] = True
+    return spec
+
+
+def plan_masquerades(params, stack):
+    items = batch_items(params, "networks", ITEM_KEYS)
+    specs = [(path, validate_masquerade(path, item, params["state"])) for path, item in items]
+    validate.unique(specs, lambda ps: ps[1]["source"], lambda i: field(specs[i][0], "source"), "source")
+    if params.get("netns") is not None:
+        validate.netns_name(params["netns"], "netns")
+    backend, chosen = open_backend(params["backend"], params.get("netns"), stack)
+    planner = FirewallPlanner(backend)
+    plans = []
+    for path, spec in specs:
+        scope = "masq:" + spec["source"]
+        rules = [] if spec["state"] == "absent" else masquerade_rules(
+            scope, spec["source"], spec["bridge"], spec["out_interface"], spec["forward"])
+        plans.append(planner.plan_item(path or spec["source"], spec["source"], scope, rules, describe_rules))
+
+    netns = params.get("netns")
+    present = [p for p, (_path, s) in zip(plans, specs) if s["state"] == "present"]
+    absent = [p for p, (_path, s) in zip(plans, specs) if s["state"] == "absent"]
+    steps = forwarding_steps(planner, netns, params["ip_forward"] and bool(present), bool(absent))
+    if steps:
+        (present or absent)[0 if present else -1].steps += steps
+    extra = {"backend": chosen, "_commit": planner.commit}
+    if params["ip_forward"] and present:
+        extra["ip_forward"] = True
+    return plans, extra

@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: nat_masquerade
+short_description: Egress NAT for container networks, as Docker does it
+version_added: "0.1.0"
+description:
+  - Masquerades traffic from I(source) leaving through any interface but I(bridge)
+    (Docker's C(-s SUBNET ! -o BRIDGE -j MASQUERADE)), or only through I(out_interface).
+  - With I(forward), adds the filter accepts that make the network work under a FORWARD policy of DROP,
+    namely new traffic out of the bridge, related/established traffic back in, and traffic within the bridge.
+  - With I(ip_forward), enables IPv4 forwarding; C(state=absent) of the last masquerade puts the sysctl
+    back to what it was if nsbridge changed it.
+  - Give one network with the top-level options, or many with I(networks); all changes of one call are
+    committed as one transaction.
+options:
+  source:
+    description: The container network, e.g. C(10.10.0.0/16). Required unless I(networks) is given.
+    type: str
+  bridge:
+    description: The network's bridge; traffic leaving through any other interface is masqueraded.
+    type: str
+  out_interface:
+    description: Masquerade only traffic leaving through this interface (instead of "not the bridge").
+    type: str
+  forward:
+    description: Add the FORWARD accepts for this network (see description).
+    type: bool
+    default: true
+  ip_forward:
+    description: Enable C(net.ipv4.ip_forward) (in I(netns) if given).
+    type: bool
+    default: true
+  networks:
+    description: Many networks in one call; each item takes I(source), I(bridge), I(out_interface), I(forward), I(state).
+    type: list
+    elements: dict
+    suboptions:
+      source: {description: "See top-level I(source).", type: str, required: true}
+      bridge: {description: "See top-level I(bridge).", type: str}
+      out_interface: {description: "See top-level I(out_interface).", type: str}
+      forward: {description: "See top-level I(forward).", type: bool, default: true}
+      state: {description: "Overrides the top-level I(state) for this item.", type: str, choices: [present, absent]}
+extends_documentation_fragment:
+  - nsbridge.network.common
+  - nsbridge.network.common.firewall
+author:
+  - nsbridge contributors
+'''
+
+EXAMPLES = r'''
+- name: Docker's default bridge egress
+  nsbridge.network.nat_masquerade:
+    source: 10.10.0.0/16
+    bridge: br0
+
+- name: Many networks at once, on the nftables backend
+  nsbridge.network.nat_masquerade:
+    backend: nftables
+    networks:
+      - {source: 172.20.0.0/24, bridge: br-front}
+      - {source: 172.21.0.0/24, bridge: br-back}
+
+- name: Inside a router namespace, out of its uplink only
+  nsbridge.network.nat_masquerade:
+    netns: router
+    source: 192.168.50.0/24
+    out_interface: uplink
+
+- name: Remove
+  nsbridge.network.nat_masquerade:
+    source: 10.10.0.0/16
+    state: absent
+'''
+
+RETURN = r'''
+backend:
+  description: The backend used (C(auto) resolved).
+  returned: always
+  type: str
+  sample: nftables
+masquerades:
+  description: Per present network, the rules nsbridge keeps for it, as iptables-like lines.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{rules: ["-A postrouting -s 10.10.0.0/16 ! -o br0 -j MASQUERADE"]}]
+results:
+  description: Per requested network, in input order, what was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: dict
+ip_forward:
+  description: True when forwarding is (or in check mode would be) enabled by this call.
+  returned: when ip_forward is true and a network is present
+  type: bool
+failed_item:
+  description: On failure, the item (or C(transaction)) that failed; a failed commit applies nothing.
+  returned: failure
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades
+
+ITEM_OPTIONS = dict(
+    source=dict(type="str"),
+    bridge=dict(type="str"),
+    out_interface=dict(type="str"),
+    forward=dict(type="bool", default=True),
+)
+
+
+def main():
+    item = dict(ITEM_OPTIONS, source=dict(type="str", required=True),
+                state=dict(type="str", choices=["present", "absent"]))
+    module = AnsibleModule(
+        argument_spec=dict(
+            ITEM_OPTIONS,
+            networks=dict(type="list", elements="dict", options=item),
+            ip_forward=dict(type="bool", default=True),
+            netns=dict(type="str"),
+            backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        required_one_of=[("source", "networks")],
+        mutually_exclusive=[("source", "networks")],
+        supports_check_mode=True,
+    )
+    run(module, "nat_masquerade", plan_masquerades, "masquerades")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: port_publish
+short_description: Publish container ports on the host, as Docker's -p does
+version_added: "0.1.0"
+description:
+  - DNATs traffic to the host's I(host_port) (on any local address, or only I(host_ip)) to
+    I(destination):I(destination_port), for traffic from other machines (PREROUTING) and, with I(local),
+    from the host itself (OUTPUT), and accepts it in FORWARD so it works under a FORWARD policy of DROP.
+  - With I(bridge), a container on that bridge can reach the published port at the host's address
+    (hairpin); such traffic is marked and masqueraded so the reply comes back through the host.
+  - With I(localhost), C(127.0.0.1:host_port) works on the host too (C(route_localnet) on I(bridge)), and a
+    filter rule drops any packet to 127.0.0.0/8 that arrives from another machine.
+  - A range C(8080-8090) maps one-to-one onto an equally long I(destination_port) range.
+  - Re-publishing a UDP or SCTP port flushes its conntrack entries, so traffic reaches the new destination.
+  - Enables C(net.ipv4.ip_forward) (published ports are forwarded), as Docker does; when the last port and
+    masquerade of nsbridge are gone, the sysctl is put back to what it was if nsbridge changed it.
+  - Give one port with the top-level options, or many with I(ports); one transaction per call.
+options:
+  host_port:
+    description: Port or range (C(8080), C(8080-8090)) on the host. Required unless I(ports) is given.
+    type: raw
+  destination:
+    description: The container's IPv4 address. Required with C(state=present).
+    type: str
+  destination_port:
+    description: Port or range in the container; default the same as I(host_port).
+    type: raw
+  protocol:
+    description: Transport protocol.
+    type: str
+    choices: [tcp, udp, sctp]
+    default: tcp
+  host_ip:
+    description: Publish only on this host address (default all local addresses).
+    type: str
+  bridge:
+    description: The bridge the container sits on (enables hairpin).
+    type: str
+  local:
+    description: The host itself can reach the published port (OUTPUT chain DNAT).
+    type: bool
+    default: true
+  localhost:
+    description: Also reachable at C(127.0.0.1:host_port) on the host; needs I(bridge).
+    type: bool
+    default: false
+  ports:
+    description: Many ports in one call; each item takes the options above and I(state).
+    type: list
+    elements: dict
+    suboptions:
+      host_port: {description: "See top-level I(host_port).", type: raw, required: true}
+      destination: {description: "See top-level I(destination).", type: str}
+      destination_port: {description: "See top-level I(destination_port).", type: raw}
+      protocol: {description: "See top-level I(protocol).", type: str, choices: [tcp, udp, sctp], default: tcp}
+      host_ip: {description: "See top-level I(host_ip).", type: str}
+      bridge: {description: "See top-level I(bridge).", type: str}
+      local: {description: "See top-level I(local).", type: bool, default: true}
+      localhost: {description: "See top-level I(localhost).", type: bool, default: false}
+      state: {description: "Overrides the top-level I(state) for this item.", type: str, choices: [present, absent]}
+extends_documentation_fragment:
+  - nsbridge.network.common
+  - nsbridge.network.common.firewall
+author:
+  - nsbridge contributors
+'''
+
+EXAMPLES = r'''
+- name: docker run -p 8080:80
+  nsbridge.network.port_publish:
+    host_port: 8080
+    destination: 10.10.0.10
+    destination_port: 80
+    bridge: br0
+
+- name: A UDP range on one host address
+  nsbridge.network.port_publish:
+    host_port: 5000-5009
+    destination: 10.10.0.11
+    protocol: udp
+    host_ip: 192.168.1.10
+
+- name: Many at once
+  nsbridge.network.port_publish:
+    ports:
+      - {host_port: 8081, destination: 10.10.0.12, destination_port: 80, bridge: br0}
+      - {host_port: 8082, destination: 10.10.0.13, destination_port: 80, bridge: br0, localhost: true}
+
+- name: Unpublish
+  nsbridge.network.port_publish:
+    host_port: 8080
+    state: absent
+'''
+
+RETURN = r'''
+backend:
+  description: The backend used (C(auto) resolved).
+  returned: always
+  type: str
+  sample: iptables
+published:
+  description: Per present item, the rules nsbridge keeps for it, as iptables-like lines.
+  returned: always
+  type: list
+  elements: dict
+results:
+  description: Per requested item, in input order, what was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: dict
+failed_item:
+  description: On failure, the item (or C(transaction)) that failed; a failed commit applies nothing.
+  returned: failure
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import plan_publishes
+
+ITEM_OPTIONS = dict(
+    host_port=dict(type="raw"),
+    destination=dict(type="str"),
+    destination_port=dict(type="raw"),
+    protocol=dict(type="str", choices=["tcp", "udp", "sctp"], default="tcp"),
+    host_ip=dict(type="str"),
+    bridge=dict(type="str"),
+    local=dict(type="bool", default=True),
+    localhost=dict(type="bool", default=False),
+)
+
+
+def main():
+    item = dict(ITEM_OPTIONS, host_port=dict(type="raw", required=True),
+                state=dict(type="str", choices=["present", "absent"]))
+    module = AnsibleModule(
+        argument_spec=dict(
+            ITEM_OPTIONS,
+            ports=dict(type="list", elements="dict", options=item),
+            netns=dict(type="str"),
+            backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        required_one_of=[("host_port", "ports")],
+        mutually_exclusive=[("host_port", "ports")],
+        supports_check_mode=True,
+    )
+    run(module, "port_publish", plan_publishes, "published")
+
+
+if __name__ == "__main__":
+    main()
