@@ -25,6 +25,7 @@ from .errors import KernelError
 from .fw_lock import lock
 from .fw_rules import JUMP_COMMENT
 from .netlink import entered
+from .nft_dump import NftReader
 
 TABLE = "nsbridge"
 NFT_CTX_OUTPUT_HANDLE = 1 << 3
@@ -118,30 +119,33 @@ class NftablesBackend:
             return self._nft.run(command)
 
     def observe(self):
-        ruleset = self._run("list ruleset") or {"nftables": []}
-        items = ruleset["nftables"]
-        self._filter_forward = any(
-            "chain" in c and c["chain"]["family"] == "ip" and c["chain"]["table"] == "filter"
-            and c["chain"]["name"] == "FORWARD" and "hook" in c["chain"] for c in items)
+        # read comments and handles straight from the kernel (see nft_dump); only our
+        # table and iptables-nft's FORWARD chain are looked at, never the whole ruleset
+        with entered(self.netns):
+            reader = NftReader()
+        try:
+            tables = reader.tables()
+            chains = reader.chains() if tables else {}
+            rules = reader.rules(TABLE) if TABLE in tables else []
+            self._filter_forward = bool(chains.get(("filter", "FORWARD")))
+            if self._filter_forward:
+                rules += [r for r in _with_table("filter", reader.rules("filter")) if r[1] == "FORWARD"]
+        finally:
+            reader.close()
+        self._table_exists = TABLE in tables
+        self._chains = {key for key in chains if key[0] == TABLE}
         out = {logical: [] for logical in OWN_CHAINS}
         self._handles = {logical: [] for logical in OWN_CHAINS}
-        where = {(TABLE, chain): logical for logical, (chain, _base) in OWN_CHAINS.items()}
-        for entry in items:
-            if "table" in entry and entry["table"]["family"] == "ip" and entry["table"]["name"] == TABLE:
-                self._table_exists = True
-            if "chain" in entry and entry["chain"]["family"] == "ip" and entry["chain"]["table"] == TABLE:
-                self._chains.add((TABLE, entry["chain"]["name"]))
-            rule = entry.get("rule")
-            if not rule or rule["family"] != "ip":
+        where = {chain: logical for logical, (chain, _base) in OWN_CHAINS.items()}
+        for entry in rules:
+            table, chain, handle, comment = entry if len(entry) == 4 else (TABLE,) + entry
+            if comment == JUMP_COMMENT:
+                self._jumps.setdefault((table, chain), []).append(handle)
                 continue
-            key = (rule["table"], rule["chain"])
-            if rule.get("comment") == JUMP_COMMENT:
-                self._jumps.setdefault(key, []).append(rule["handle"])
-                continue
-            logical = where.get(key)
+            logical = where.get(chain) if table == TABLE else None
             if logical:
-                out[logical].append(rule.get("comment"))
-                self._handles[logical].append((rule.get("comment"), rule["handle"], key))
+                out[logical].append(comment)
+                self._handles[logical].append((comment, handle, (table, chain)))
         return out
 
     # -- staging
@@ -195,6 +199,10 @@ class NftablesBackend:
         self._batch, self._deletes = [], []
         if commands:
             self._run(commands)
+
+
+def _with_table(table, rules):
+    return [(table,) + r for r in rules]
 
 
 def _match(left, right, op="=="):

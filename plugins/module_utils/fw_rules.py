@@ -21,9 +21,9 @@ Logical chains (each backend maps them onto its own owned chains):
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Optional, Tuple
 
 COMMENT_PREFIX = "nsbridge"
@@ -57,14 +57,17 @@ class Rule:
     to_port: Optional[int] = None
     set_mark: Optional[int] = None         # MARK --or-mark
 
-    @property
+    @functools.cached_property
     def digest(self):
-        spec = {k: v for k, v in asdict(self).items() if k != "scope"}
-        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+        spec = tuple((f, getattr(self, f)) for f in _SPEC_FIELDS)
+        return hashlib.sha256(repr(spec).encode()).hexdigest()[:12]
 
-    @property
+    @functools.cached_property
     def comment(self):
         return "%s %s %s" % (COMMENT_PREFIX, self.scope, self.digest)
+
+
+_SPEC_FIELDS = tuple(f.name for f in fields(Rule) if f.name != "scope")
 
 
 def scope_of(comment):

@@ -106,28 +106,54 @@ def _overlaps(a, b):
     return pa == pb and (ia == ib or "*" in (ia, ib)) and fa <= lb and fb <= la
 
 
+class PortIndex:
+    """Which scope holds each (protocol, port): finds overlaps in time linear in ports."""
+
+    def __init__(self):
+        self.by_port = {}
+
+    def add(self, scope):
+        parsed = _parse_scope(scope)
+        proto, _ip, first, last = parsed
+        for port in range(first, last + 1):
+            self.by_port.setdefault((proto, port), []).append((parsed, scope))
+
+    def clashes(self, scope):
+        parsed = _parse_scope(scope)
+        proto, _ip, first, last = parsed
+        for port in range(first, last + 1):
+            for other_parsed, other in self.by_port.get((proto, port), ()):
+                if other != scope and _overlaps(parsed, other_parsed):
+                    yield other
+
+
 def plan_publishes(params, stack):
     items = batch_items(params, "ports", ITEM_KEYS)
     specs = [(path, validate_publish(path, item, params["state"])) for path, item in items]
     scopes = [scope_of_item(s) for _p, s in specs]
+    given = PortIndex()
     for i, scope in enumerate(scopes):
-        for j in range(i):
-            if _overlaps(_parse_scope(scope), _parse_scope(scopes[j])):
-                raise ValidationError("%s overlaps item %d (%s)" % (scope.split(":", 1)[1], j, scopes[j].split(":", 1)[1]),
-                                      field(specs[i][0], "host_port"))
+        for other in given.clashes(scope):
+            j = scopes.index(other)
+            raise ValidationError("%s overlaps item %d (%s)" % (scope.split(":", 1)[1], j, other.split(":", 1)[1]),
+                                  field(specs[i][0], "host_port"))
+        given.add(scope)
     if params.get("netns") is not None:
         validate.netns_name(params["netns"], "netns")
     netns = params.get("netns")
     backend, chosen = open_backend(params["backend"], netns, stack)
     planner = FirewallPlanner(backend)
+    ours = set(scopes)
+    existing = PortIndex()
+    for other in planner.by_scope:
+        if other.startswith("publish:") and other not in ours and planner.by_scope[other]:
+            existing.add(other)
     for (path, spec), scope in zip(specs, scopes):
         if spec["state"] != "present":
             continue
-        for other in planner.by_scope:
-            if other.startswith("publish:") and other != scope and other not in scopes \
-                    and planner.by_scope[other] and _overlaps(_parse_scope(scope), _parse_scope(other)):
-                raise ConflictError("%s is already published by another item (%s); remove that first"
-                                    % (scope.split(":", 1)[1], other.split(":", 1)[1]), field(path, "host_port"))
+        for other in existing.clashes(scope):
+            raise ConflictError("%s is already published by another item (%s); remove that first"
+                                % (scope.split(":", 1)[1], other.split(":", 1)[1]), field(path, "host_port"))
     plans = []
     for (path, spec), scope in zip(specs, scopes):
         rules = []

@@ -129,7 +129,9 @@ def test_published_port_from_outside_host_and_hairpin(docker_host):
     box.sh(box.c2, "ip", "route", "del", "local", "127.0.0.0/8", "dev", "lo", "table", "local")
     box.sh(box.c2, "sysctl", "-qw", "net.ipv4.conf.eth0.route_localnet=1")
     box.sh(box.c2, "ip", "route", "add", "127.0.0.1/32", "via", "10.10.0.1", "dev", "eth0")
-    assert box.fetch(box.c2, "127.0.0.1", 9999) is None, "spoofed 127.0.0.1 from a neighbour got through"
+    assert box.fetch(box.c2, "127.0.0.1", 9999) is None
+    seen = box.sh(None, "ss", "-Htn", "state", "syn-recv", "sport", "=", ":9999").stdout
+    assert seen.strip() == "", "a neighbour's packet to 127.0.0.1 reached the host's localhost-only service"
 
     gone = box.run("port_publish", ports=[{"host_port": p, "state": "absent"} for p in (8080, 8082, 8083)],
                    backend=box.backend)

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Benchmark: publish 200 ports and masquerade 20 subnets in one module call, per backend,
+against the same rules written with one ``iptables -t TABLE -A ...`` process per rule.
+
+Everything runs in private namespaces made for the run.  Prints times and ratios; the
+targets (one call <= 0.1 x per-rule commands; no-op re-run <= 0.1 x first call) are
+reported, never asserted.
+
+    .venv/bin/python bench/firewall.py [--ports 200] [--subnets 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, ".collections"))
+
+from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.fw_iptables import CHAIN_MAP  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import (  # noqa: E402
+    masquerade_rules, publish_rules)
+from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import plan_publishes  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import apply_plans  # noqa: E402
+
+
+def workload(ports, subnets):
+    publish = [{"host_port": 20000 + i, "destination": "10.%d.0.%d" % (100 + i % subnets, 2 + i // subnets),
+                "destination_port": 80} for i in range(ports)]
+    masq = [{"source": "10.%d.0.0/24" % (100 + i), "bridge": "br%d" % i} for i in range(subnets)]
+    return publish, masq
+
+
+def module_calls(backend, publish, masq):
+    changed = False
+    for plan_fn, params in ((plan_publishes, {"ports": publish, "state": "present", "backend": backend}),
+                            (plan_masquerades, {"networks": masq, "state": "present", "backend": backend,
+                                                "ip_forward": True})):
+        with contextlib.ExitStack() as stack:
+            plans, extra = plan_fn(params, stack)
+            changed |= apply_plans(plans, False, extra.get("_commit")).changed
+    return changed
+
+
+def iptables_args(rule):
+    table, chain, _builtin = CHAIN_MAP[rule.chain]
+    args = ["-t", table, "-A", chain]
+    for flag, value, neg in (("-s", rule.src, rule.src_neg), ("-d", rule.dst, rule.dst_neg),
+                             ("-i", rule.iif, rule.iif_neg), ("-o", rule.oif, rule.oif_neg)):
+        if value:
+            args += (["!"] if neg else []) + [flag, value]
+    if rule.proto:
+        args += ["-p", rule.proto, "-m", rule.proto]
+        if rule.dport is not None:
+            args += ["--dport", str(rule.dport)]
+        if rule.sport is not None:
+            args += ["--sport", str(rule.sport)]
+    if rule.ctstate:
+        args += ["-m", "conntrack", "--ctstate", ",".join(rule.ctstate)]
+    args += ["-m", "comment", "--comment", rule.comment, "-j", rule.verdict]
+    if rule.verdict == "DNAT":
+        args += ["--to-destination", "%s:%d" % (rule.to_addr, rule.to_port)]
+    return args
+
+
+def per_rule_commands(tool, publish, masq):
+    rules = []
+    for item in publish:
+        scope = "publish:tcp:*:%d" % item["host_port"]
+        rules += publish_rules(scope, "tcp", item["host_port"], item["destination"], 80, None, None, True, False)
+    for item in masq:
+        rules += masquerade_rules("masq:" + item["source"], item["source"], item["bridge"], None, True)
+    for table, chain, _b in CHAIN_MAP.values():
+        subprocess.run([tool, "-t", table, "-N", chain], check=True)
+    for rule in rules:
+        subprocess.run([tool] + iptables_args(rule), check=True)
+    return len(rules)
+
+
+def timed(host, fn, *args):
+    with netlink.entered(host):
+        start = time.perf_counter()
+        value = fn(*args)
+        return time.perf_counter() - start, value
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ports", type=int, default=200)
+    parser.add_argument("--subnets", type=int, default=20)
+    args = parser.parse_args()
+    publish, masq = workload(args.ports, args.subnets)
+    tag = uuid.uuid4().hex[:4]
+    print("firewall: %d published ports + %d masqueraded subnets in one call per module" % (args.ports, args.subnets))
+    for backend, tool in (("iptables", "iptables-legacy"), ("nftables", "iptables-nft")):
+        hosts = ["bf%s%s%d" % (backend[0], tag, i) for i in range(2)]
+        for host in hosts:
+            netlink.Kernel.create_netns(host)
+        try:
+            shell, count = timed(hosts[0], per_rule_commands, tool, publish, masq)
+            first, changed = timed(hosts[1], module_calls, backend, publish, masq)
+            noop, changed_again = timed(hosts[1], module_calls, backend, publish, masq)
+            assert changed and not changed_again, "not idempotent"
+        finally:
+            for host in hosts:
+                subprocess.run(["ip", "netns", "delete", host])
+        print("  %s backend (%d rules)" % (backend, count))
+        print("    %s, one process per rule %8.3f s" % (tool, shell))
+        print("    nsbridge, one call each         %8.3f s" % first)
+        print("    nsbridge, no-op re-run          %8.3f s" % noop)
+        r1, r2 = first / shell, noop / first
+        print("    ratio call/per-rule  %.3f (target <= 0.1) %s" % (r1, "met" if r1 <= 0.1 else "MISSED"))
+        print("    ratio no-op/first    %.3f (target <= 0.1) %s" % (r2, "met" if r2 <= 0.1 else "MISSED"))
+
+
+if __name__ == "__main__":
+    main()
