@@ -12,10 +12,12 @@ unique prefix and is removed when the test ends, pass or fail.
 from __future__ import annotations
 
 import contextlib
+import glob
 import importlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -29,6 +31,7 @@ from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E4
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
 from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.fw_plan import netns_id  # noqa: E402
 
 MODULES = "ansible_collections.nsbridge.network.plugins.modules."
 HELPERS = os.path.join(ROOT, "tests", "integration", "helpers")
@@ -108,10 +111,19 @@ class Sandbox:
         for proc in self.procs:
             proc.kill()
             proc.wait()
+        # workloads a failed test left running (the workload module's records)
+        for record in glob.glob("/run/nsbridge/workloads/%s*.pid" % self.prefix):
+            try:
+                with open(record) as f:
+                    os.killpg(json.load(f)["pid"], signal.SIGKILL)
+            except (OSError, ValueError, KeyError):
+                pass
+            for path in (record, record[:-4] + ".log"):
+                if os.path.exists(path):
+                    os.unlink(path)
         # sysctl values nsbridge remembered for these namespaces die with them
         for name in self.namespaces():
-            st = os.stat(os.path.join(netlink.NETNS_RUN_DIR, name))
-            marker = "sysctl-%d.%d-" % (st.st_ino, st.st_ctime_ns)
+            marker = "sysctl-%s-" % netns_id(name)
             for saved in os.listdir("/run/nsbridge") if os.path.isdir("/run/nsbridge") else []:
                 if saved.startswith(marker):
                     os.unlink(os.path.join("/run/nsbridge", saved))

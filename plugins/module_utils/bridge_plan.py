@@ -15,7 +15,7 @@ from .reconcile import ItemPlan, Step
 ITEM_KEYS = ("name", "addresses", "mtu", "stp", "ports", "netns", "state")
 
 
-def validate_bridge(path, item, default_state):
+def validate_bridge(path, item, default_state, check_mode=False, warnings=None):
     """Check one item and return it normalised (parsed addresses, resolved state)."""
     spec = {k: item.get(k) for k in ITEM_KEYS}
     spec["state"] = item.get("state") or default_state
@@ -29,16 +29,18 @@ def validate_bridge(path, item, default_state):
         if port == item["name"]:
             raise ValidationError("a bridge cannot be its own port", "%s[%d]" % (field(path, "ports"), i))
     if spec["state"] == "present":
-        require_netns(item.get("netns"), field(path, "netns"))
+        require_netns(item.get("netns"), field(path, "netns"), check_mode, warnings)
     return spec
 
 
 def plan_bridges(params, stack):
     items = batch_items(params, "bridges", ITEM_KEYS)
-    specs = [(path, validate_bridge(path, item, params["state"])) for path, item in items]
+    check_mode = params.get("_check_mode", False)
+    warnings = []
+    specs = [(path, validate_bridge(path, item, params["state"], check_mode, warnings)) for path, item in items]
     validate.unique(specs, lambda ps: (ps[1].get("netns"), ps[1]["name"]),
                     lambda i: field(specs[i][0], "name"), "bridge")
-    kernel = stack.enter_context(Kernel())
+    kernel = stack.enter_context(Kernel(check_mode))
     plans = []
     for path, spec in specs:
         key = path or spec["name"]
@@ -46,6 +48,8 @@ def plan_bridges(params, stack):
             plans.append(plan_bridge(kernel, key, path, spec))
         else:
             plans.append(plan_bridge_absent(kernel, key, spec))
+    if plans and warnings:
+        plans[0].warnings += warnings
     return plans, {}
 
 

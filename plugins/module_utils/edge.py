@@ -41,7 +41,8 @@ def run(module, module_name, plan_fn, result_key):
     extra = {}
     try:
         with contextlib.ExitStack() as stack:
-            plans, extra = plan_fn(module.params, stack)
+            params = dict(module.params, _check_mode=module.check_mode)
+            plans, extra = plan_fn(params, stack)
             commit = extra.pop("_commit", None)
             outcome = apply_plans(plans, module.check_mode, commit)
     except BatchFailed as exc:

@@ -133,7 +133,10 @@ class IptablesBackend:
                     tname, chain, _b = CHAIN_MAP[rule.chain]
                     table = self._table(tname)
                     self._ensure_chain(iptc, table, rule.chain)
-                    iptc.Chain(table, chain).append_rule(_to_iptc(iptc, rule))
+                    if rule.first:
+                        iptc.Chain(table, chain).insert_rule(_to_iptc(iptc, rule))
+                    else:
+                        iptc.Chain(table, chain).append_rule(_to_iptc(iptc, rule))
                     touched.add(tname)
                 for logical, (tname, chain, builtin) in CHAIN_MAP.items():
                     if logical not in chains_in_use and tname not in self._tables:

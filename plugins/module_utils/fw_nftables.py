@@ -151,7 +151,7 @@ class NftablesBackend:
     # -- staging
     def stage_add(self, rule):
         chain = OWN_CHAINS[rule.chain][0]
-        self._batch.append({"add": {"rule": {"family": "ip", "table": TABLE, "chain": chain,
+        self._batch.append({"insert" if rule.first else "add": {"rule": {"family": "ip", "table": TABLE, "chain": chain,
                                              "comment": rule.comment, "expr": _to_expr(rule)}}})
 
     def stage_delete(self, logical, comment):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import collections
 import os
 import shutil
+import socket
+import struct
 import subprocess
 
 from .errors import KernelError, ValidationError
@@ -162,11 +164,23 @@ def write_sysctl(netns, key, value):
             f.write(value)
 
 
-def _memory_path(netns, key):
-    # inode numbers of namespaces are reused; inode + creation time is not
+SO_NETNS_COOKIE = 71
+
+
+def netns_id(netns):
+    """An id of the namespace never reused while the machine runs (its netns cookie, Linux 5.14+)."""
     with entered(netns):
-        st = os.stat("/proc/thread-self/ns/net")
-    return os.path.join(STATE_DIR, "sysctl-%d.%d-%s" % (st.st_ino, st.st_ctime_ns, key))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            return "c%d" % struct.unpack("=Q", sock.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
+        except OSError:  # older kernels: the inode (may be reused after the namespace is gone)
+            return "i%d" % os.stat("/proc/thread-self/ns/net").st_ino
+        finally:
+            sock.close()
+
+
+def _memory_path(netns, key):
+    return os.path.join(STATE_DIR, "sysctl-%s-%s" % (netns_id(netns), key))
 
 
 def sysctl_steps(netns, key, value):
@@ -235,8 +249,6 @@ def forwarding_steps(planner, netns, want_forwarding, any_absent):
 
 def conntrack_flush_step(netns, proto, port):
     """Delete conntrack entries to ``port`` so a re-published UDP/SCTP port is NATed anew."""
-    import socket
-
     def run():
         try:
             from pyroute2 import Conntrack

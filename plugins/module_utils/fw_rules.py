@@ -56,6 +56,7 @@ class Rule:
     to_addr: Optional[str] = None          # DNAT
     to_port: Optional[int] = None
     set_mark: Optional[int] = None         # MARK --or-mark
+    first: bool = False                    # goes before every accept in its chain (isolation drops)
 
     @functools.cached_property
     def digest(self):
@@ -131,3 +132,13 @@ def publish_rules(scope, proto, host_port, dest, dest_port, host_ip, bridge, loc
     rules.append(Rule("forward", scope, "ACCEPT", src="%s/32" % dest, iif=bridge, proto=proto, sport=dest_port,
                       ctstate=("RELATED", "ESTABLISHED")))
     return rules
+
+
+def isolation_rules(scope, bridge, others, internal):
+    """Docker's network isolation: nothing crosses from this bridge to another nsbridge bridge;
+    an internal network (Docker --internal, VirtualBox 'internal') does not leave its bridge at all."""
+    if internal:
+        return [Rule("forward", scope, "DROP", iif=bridge, oif=bridge, oif_neg=True, first=True),
+                Rule("forward", scope, "DROP", oif=bridge, iif=bridge, iif_neg=True, first=True)]
+    return [Rule("forward", scope, "DROP", iif=bridge, oif=other, first=True) for other in sorted(others)
+            if other != bridge]

@@ -18,9 +18,17 @@ def is_ours(link):
     return bool(link) and (link.get("alias") or "").startswith(MARK)
 
 
-def require_netns(name, path):
-    """A namespace the item names must exist: nsbridge never creates one implicitly."""
+def require_netns(name, path, check_mode=False, warnings=None):
+    """A namespace the item names must exist: nsbridge never creates one implicitly.
+
+    In check mode a missing one is assumed to come from an earlier task (with a warning).
+    """
     if name is not None and not netns_exists(name):
+        if check_mode:
+            if warnings is not None:
+                warnings.append("%s: network namespace %r does not exist yet; check mode assumes an earlier "
+                                "task creates it" % (path, name))
+            return
         raise ValidationError(
             "network namespace %r does not exist (create it first with nsbridge.network.netns)" % name, path)
 

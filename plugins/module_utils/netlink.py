@@ -183,19 +183,53 @@ class Namespace:
         return found[0]
 
 
-class Kernel:
-    """All namespaces a module call touches, opened once each."""
+class NotYetNamespace:
+    """Check mode only: a namespace an earlier task of the same run would create. It is empty."""
 
-    def __init__(self):
+    def __init__(self, name):
+        self.name = name
+
+    def links(self):
+        return {}
+
+    def addresses(self):
+        return {}
+
+    def default_routes(self):
+        return {}
+
+    def link(self, ifname):
+        return None
+
+    def link_by_index(self, index):
+        return None
+
+    def close(self):
+        pass
+
+
+class Kernel:
+    """All namespaces a module call touches, opened once each.
+
+    With ``check_mode``, a missing namespace is planned as empty (a task before this
+    one would create it), so check mode on a fresh host predicts a whole play.
+    """
+
+    def __init__(self, check_mode=False):
         if not HAS_PYROUTE2:
             raise KernelError("the Python library pyroute2 is required on the managed host (%s)" % PYROUTE2_IMPORT_ERROR)
         self._ns = {}
+        self.check_mode = check_mode
 
     def ns(self, name=None):
         """Handles on namespace ``name`` (None = the one this process runs in)."""
         handle = self._ns.get(name)
         if handle is None:
-            handle = self._ns[name] = Namespace(name)
+            if name is not None and self.check_mode and not netns_exists(name):
+                handle = NotYetNamespace(name)
+            else:
+                handle = Namespace(name)
+            self._ns[name] = handle
         return handle
 
     def drop(self, name):

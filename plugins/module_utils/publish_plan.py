@@ -15,6 +15,7 @@ from .fw_plan import (FirewallPlanner, conntrack_flush_step, describe_rules, for
                       restore_steps, saved_keys, sysctl_steps)
 from .fw_rules import publish_rules
 from .netlink import entered
+from .reconcile import Step
 
 ITEM_KEYS = ("host_port", "destination", "destination_port", "protocol", "host_ip", "bridge",
              "local", "localhost", "state")
@@ -171,10 +172,13 @@ def plan_publishes(params, stack):
         plan = planner.plan_item(path or scope.split(":", 1)[1], scope.split(":", 1)[1], scope, rules,
                                  describe_rules, also)
         if spec["state"] == "present" and spec["localhost"]:
-            if not interface_exists(netns, spec["bridge"]):
+            if not interface_exists(netns, spec["bridge"]) and not params.get("_check_mode"):
                 raise ValidationError("bridge %r does not exist (localhost sets route_localnet on it)"
                                       % spec["bridge"], field(path, "bridge"))
-            _was, steps = sysctl_steps(netns, "net.ipv4.conf.%s.route_localnet" % spec["bridge"], "1")
+            if interface_exists(netns, spec["bridge"]):
+                _was, steps = sysctl_steps(netns, "net.ipv4.conf.%s.route_localnet" % spec["bridge"], "1")
+            else:  # check mode, bridge made by an earlier task
+                steps = [Step("set net.ipv4.conf.%s.route_localnet = 1" % spec["bridge"], lambda: None)]
             plan.steps += steps
         if plan.changed and spec["protocol"] in ("udp", "sctp"):
             h0, h1 = spec["host_ports"]

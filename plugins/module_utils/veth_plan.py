@@ -25,7 +25,7 @@ ITEM_KEYS = ("name", "peer", "netns", "peer_netns", "bridge", "hairpin", "addres
              "peer_addresses", "peer_gateway", "mtu", "mac", "peer_mac", "state")
 
 
-def validate_pair(path, item, default_state):
+def validate_pair(path, item, default_state, check_mode=False, warnings=None):
     """Check one item; return it normalised.  Nothing here touches the kernel but existence checks."""
     spec = {k: item.get(k) for k in ITEM_KEYS}
     spec["state"] = item.get("state") or default_state
@@ -60,27 +60,31 @@ def validate_pair(path, item, default_state):
     for key in ("mac", "peer_mac"):
         if item.get(key) is not None:
             spec[key] = validate.mac(item[key], field(path, key))
-    require_netns(item.get("netns"), field(path, "netns"))
-    require_netns(item.get("peer_netns"), field(path, "peer_netns"))
+    require_netns(item.get("netns"), field(path, "netns"), check_mode, warnings)
+    require_netns(item.get("peer_netns"), field(path, "peer_netns"), check_mode, warnings)
     return spec
 
 
 def plan_pairs(params, stack):
     items = batch_items(params, "pairs", ITEM_KEYS)
-    specs = [(path, validate_pair(path, item, params["state"])) for path, item in items]
+    check_mode = params.get("_check_mode", False)
+    warnings = []
+    specs = [(path, validate_pair(path, item, params["state"], check_mode, warnings)) for path, item in items]
     validate.unique(specs, lambda ps: (ps[1].get("netns"), ps[1]["name"]),
                     lambda i: field(specs[i][0], "name"), "interface")
     validate.unique([ps for ps in specs if ps[1]["state"] == "present"],
                     lambda ps: (ps[1].get("peer_netns"), ps[1]["peer"]),
                     lambda i: field(specs[i][0], "peer"), "peer interface")
-    kernel = stack.enter_context(Kernel())
+    kernel = stack.enter_context(Kernel(check_mode))
     plans = []
     for path, spec in specs:
         key = path or spec["name"]
         if spec["state"] == "present":
-            plans.append(plan_pair(kernel, key, path, spec))
+            plans.append(plan_pair(kernel, key, path, spec, warnings))
         else:
             plans.append(plan_pair_absent(kernel, key, spec))
+    if plans and warnings:
+        plans[0].warnings += warnings
     return plans, {}
 
 
@@ -124,13 +128,17 @@ def _find_peer(ns, link, pns):
     return None
 
 
-def plan_pair(kernel, key, path, spec):
+def plan_pair(kernel, key, path, spec, warnings=None):
     ns = kernel.ns(spec["netns"])
     pns = kernel.ns(spec["peer_netns"])
     name, peer = spec["name"], spec["peer"]
     if spec.get("bridge") is not None:
         br = ns.link(spec["bridge"])
-        if br is None or br["kind"] != "bridge":
+        if br is None and kernel.check_mode:
+            if warnings is not None:
+                warnings.append("%s: bridge %r does not exist yet; check mode assumes an earlier task creates it"
+                                % (field(path, "bridge"), spec["bridge"]))
+        elif br is None or br["kind"] != "bridge":
             raise ValidationError("bridge %r does not exist%s" % (spec["bridge"], where(ns))
                                   if br is None else "%r%s is not a bridge" % (spec["bridge"], where(ns)),
                                   field(path, "bridge"))
@@ -260,8 +268,9 @@ def _converge_steps(ns, pns, spec, link, peer_link, before, after):
         host["address"] = after["mac"] = spec["mac"]
     if spec.get("peer_mac") and peer_link["mac"] != spec["peer_mac"]:
         remote["address"] = after["peer_mac"] = spec["peer_mac"]
-    if spec.get("bridge"):
-        want = ns.link(spec["bridge"])["index"]
+    bridge_link = ns.link(spec["bridge"]) if spec.get("bridge") else None
+    if bridge_link is not None:
+        want = bridge_link["index"]
         if link["master"] != want:
             host["master"] = want
             after["bridge"] = spec["bridge"]

@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plans for network isolation (module ``nsbridge.network.network_isolation``)."""
+
+from __future__ import annotations
+
+from . import validate
+from .edge import batch_items, field
+from .fw_plan import FirewallPlanner, describe_rules, open_backend
+from .fw_rules import isolation_rules
+
+ITEM_KEYS = ("bridge", "isolated", "internal", "state")
+
+
+def plan_isolation(params, stack):
+    items = batch_items(params, "networks", ITEM_KEYS)
+    specs = []
+    for path, item in items:
+        spec = {k: item.get(k) for k in ITEM_KEYS}
+        spec["state"] = spec["state"] or params["state"]
+        validate.ifname(spec["bridge"], field(path, "bridge"))
+        spec["isolated"] = True if spec["isolated"] is None else spec["isolated"]
+        spec["internal"] = bool(spec["internal"])
+        specs.append((path, spec))
+    validate.unique(specs, lambda ps: ps[1]["bridge"], lambda i: field(specs[i][0], "bridge"), "bridge")
+    for i, peer in enumerate(params.get("peers") or []):
+        validate.ifname(peer, "peers[%d]" % i)
+    backend, chosen = open_backend(params["backend"], params.get("netns"), stack)
+    planner = FirewallPlanner(backend)
+    # every bridge this call knows of is a peer of every other (plus the ones named in peers)
+    peers = {s["bridge"] for _p, s in specs if s["state"] == "present"} | set(params.get("peers") or [])
+    plans = []
+    for path, spec in specs:
+        scope = "isolate:" + spec["bridge"]
+        rules = []
+        if spec["state"] == "present" and (spec["isolated"] or spec["internal"]):
+            rules = isolation_rules(scope, spec["bridge"], peers, spec["internal"])
+        plans.append(planner.plan_item(path or spec["bridge"], spec["bridge"], scope, rules, describe_rules))
+    return plans, {"backend": chosen, "_commit": planner.commit}

@@ -1,0 +1,87 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: workload
+short_description: Keep a command running inside a network namespace (a container's process)
+version_added: "0.1.0"
+description:
+  - Starts I(command) with C(sh -c) inside I(netns), in its own session, and keeps a record of it in
+    C(/run/nsbridge/workloads/NAME.pid) (pid, start time, command digest); output goes to C(NAME.log).
+  - A running workload with the same command and namespace is left alone; a changed one is restarted;
+    C(state=absent) stops its whole process group.
+  - There is no supervisor; a workload that dies is started again by the next run.
+options:
+  name:
+    description: Workload name (e.g. the container's name). Required unless I(workloads) is given.
+    type: str
+  netns:
+    description: Namespace to run in; must exist.
+    type: str
+  command:
+    description: Shell command line. Required with C(state=present).
+    type: str
+  workloads:
+    description: Many workloads in one call; each item takes I(name), I(netns), I(command), I(state).
+    type: list
+    elements: dict
+    suboptions:
+      name: {description: "See top-level I(name).", type: str, required: true}
+      netns: {description: "See top-level I(netns).", type: str}
+      command: {description: "See top-level I(command).", type: str}
+      state: {description: "Overrides the top-level I(state) for this item.", type: str, choices: [present, absent]}
+extends_documentation_fragment:
+  - nsbridge.network.common
+author:
+  - nsbridge contributors
+'''
+
+EXAMPLES = r'''
+- name: A web server in container web1
+  nsbridge.network.workload:
+    name: web1
+    netns: web1
+    command: python3 -m http.server 8000
+'''
+
+RETURN = r'''
+workloads:
+  description: The workloads running after the run (pid is absent for one not yet started in check mode).
+  returned: always
+  type: list
+  elements: dict
+results:
+  description: Per requested workload, in input order, what was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.workload_plan import plan_workloads
+
+
+def main():
+    item = dict(name=dict(type="str", required=True), netns=dict(type="str"), command=dict(type="str"),
+                state=dict(type="str", choices=["present", "absent"]))
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"),
+            workloads=dict(type="list", elements="dict", options=item),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        required_one_of=[("name", "workloads")],
+        mutually_exclusive=[("name", "workloads")],
+        supports_check_mode=True,
+    )
+    run(module, "workload", plan_workloads, "workloads")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""site.yml and teardown.yml end to end, through ansible-playbook, inside the test's own namespace.
+
+The playbooks run in the sandbox's "host" namespace with the sandbox's names, so
+the machine's own network is never touched.
+"""
+
+import json
+import os
+import re
+import subprocess
+
+from conftest import ROOT
+
+
+def playbook(sandbox, name, extra, *flags):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    # nsenter, not `ip netns exec`: that one makes a private mount namespace, and the
+    # namespaces the playbook creates (bind mounts under /run/netns) would not be seen outside it
+    cmd = ["nsenter", "--net=/run/netns/" + sandbox.host, os.path.join(ROOT, ".venv", "bin", "ansible-playbook"),
+           os.path.join(ROOT, "playbooks", name), "-e", json.dumps(extra)] + list(flags)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    recap = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
+    assert recap, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return proc, int(recap.group(2)), int(recap.group(4))
+
+
+def test_site_check_build_idempotent_teardown(sandbox):
+    p = sandbox.prefix
+    extra = {
+        "nsbridge_networks": [{"name": "default", "bridge": p + "br0", "subnet": "10.10.0.0/16"}],
+        "nsbridge_containers": [
+            {"name": p + "web1", "network": "default", "ip": "10.10.0.10", "publish": ["8080:8000"],
+             "command": "python3 -m http.server 8000 --bind 0.0.0.0"},
+            {"name": p + "web2", "network": "default", "command": "python3 -m http.server 8000 --bind 0.0.0.0"},
+            {"name": p + "side", "network": "container:" + p + "web2"},
+            {"name": p + "none", "network": "none"},
+        ],
+        "nsbridge_proof_netns": p + "out", "nsbridge_proof_uplink_if": p + "up",
+    }
+    links_before = sorted(sandbox.links())
+    check, changed, failed = playbook(sandbox, "site.yml", extra, "--check")
+    assert failed == 0 and changed > 0, check.stdout[-3000:]
+    assert sorted(sandbox.namespaces()) == [sandbox.host] and sorted(sandbox.links()) == links_before, \
+        "check mode made something"
+
+    real, changed, failed = playbook(sandbox, "site.yml", extra)
+    assert failed == 0 and changed > 0, real.stdout[-3000:]
+    assert "egress reached the outside namespace masqueraded as 198.51.100.1" in real.stdout
+    status = sandbox.sh(p + "out", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://198.51.100.1:8080/")
+    assert status.stdout == "200", "published port from the outside namespace"
+    assert p + "none" in sandbox.namespaces() and list(sandbox.links(p + "none")) == ["lo"]
+
+    again, changed, failed = playbook(sandbox, "site.yml", extra)
+    assert failed == 0 and changed == 0, again.stdout[-3000:]
+
+    down, changed, failed = playbook(sandbox, "teardown.yml", extra)
+    assert failed == 0 and changed > 0, down.stdout[-3000:]
+    assert sorted(sandbox.namespaces()) == [sandbox.host]
+    assert sorted(sandbox.links()) == links_before
+    assert "nsbridge" not in sandbox.sh(None, "nft", "list", "ruleset").stdout
+    assert sandbox.sh(None, "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "0"
+    assert not [f for f in os.listdir("/run/nsbridge/workloads") if f.startswith(p)]
+    _, changed, failed = playbook(sandbox, "teardown.yml", extra)
+    assert failed == 0 and changed == 0
+
+
+def test_bad_variables_fail_before_anything_is_made(sandbox):
+    p = sandbox.prefix
+    extra = {
+        "nsbridge_networks": [{"name": "default", "bridge": p + "br0", "subnet": "10.10.0.0/16"}],
+        "nsbridge_containers": [{"name": p + "a", "network": "default", "ip": "10.20.0.5"}],
+        "nsbridge_proof": False,
+    }
+    proc, _changed, failed = playbook(sandbox, "site.yml", extra)
+    assert failed == 1
+    assert "container '%sa'.ip: 10.20.0.5 is outside network 'default' (10.10.0.0/16)" % p in proc.stdout
+    assert sorted(sandbox.namespaces()) == [sandbox.host] and p + "br0" not in sandbox.links()
