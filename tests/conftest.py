@@ -21,12 +21,14 @@ import signal
 import subprocess
 import sys
 import uuid
+from unittest import mock
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
+from ansible.module_utils import _internal as ansible_internal  # noqa: E402
 from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
@@ -58,7 +60,9 @@ class Sandbox:
         ansible_warnings._global_warnings.clear()
         ansible_warnings._global_deprecations.clear()
         out = io.StringIO()
-        with patch_module_args(args), contextlib.redirect_stdout(out), netlink.entered(self.host):
+        # a module is never "the controller", even if a controller-side import (a filter test) said so
+        with patch_module_args(args), contextlib.redirect_stdout(out), netlink.entered(self.host), \
+                mock.patch.object(ansible_internal, "is_controller", False):
             try:
                 mod.main()
             except SystemExit:
