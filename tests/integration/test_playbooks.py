@@ -9,6 +9,8 @@ import os
 import re
 import subprocess
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -75,3 +77,24 @@ def test_bad_variables_fail_before_anything_is_made(sandbox):
     assert failed == 1
     assert "container '%sa'.ip: 10.20.0.5 is outside network 'default' (10.10.0.0/16)" % p in proc.stdout
     assert sorted(sandbox.namespaces()) == [sandbox.host] and p + "br0" not in sandbox.links()
+
+
+LABS = ["veth_pair", "l2_bridge", "host_only", "internal", "docker_default", "bridged_segments"]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_lab_builds_proves_converges_and_goes(sandbox, lab):
+    extra = {"lab_prefix": sandbox.prefix}
+    links_before = sorted(sandbox.links())
+    name = "labs/%s.yml" % lab
+    first, changed, failed = playbook(sandbox, name, extra)
+    assert failed == 0 and changed > 0, first.stdout[-3000:]
+    _, changed, failed = playbook(sandbox, name, extra)
+    assert failed == 0 and changed == 0, "second run changed something"
+    down, changed, failed = playbook(sandbox, name, dict(extra, lab_state="absent"))
+    assert failed == 0 and changed > 0, down.stdout[-3000:]
+    assert sorted(sandbox.namespaces()) == [sandbox.host], "lab namespaces left behind"
+    assert sorted(sandbox.links()) == links_before, "lab links left behind"
+    assert "nsbridge" not in sandbox.sh(None, "nft", "list", "ruleset").stdout
+    _, changed, failed = playbook(sandbox, name, dict(extra, lab_state="absent"))
+    assert failed == 0 and changed == 0
