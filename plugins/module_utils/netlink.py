@@ -24,19 +24,16 @@ import socket
 from .errors import KernelError
 from .rtnl_dump import Reader
 
-try:
-    from pyroute2 import IPRoute
-    from pyroute2 import netns as pyroute2_netns
-    from pyroute2.netlink.exceptions import NetlinkError
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
-except ImportError as exc:  # reported by the module edge with a useful message
-    IPRoute = pyroute2_netns = None
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = exc
 
-    class NetlinkError(Exception):
-        code = 0
+def pyroute2():
+    """Import pyroute2 on first write (~0.2 s): a run that only observes never pays for it."""
+    try:
+        import pyroute2 as lib
+        from pyroute2 import netns as _netns  # noqa: F401
+        from pyroute2.netlink import exceptions as _exceptions  # noqa: F401
+    except ImportError as exc:
+        raise KernelError("the Python library pyroute2 is required on the managed host (%s)" % exc) from None
+    return lib
 
 NETNS_RUN_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
@@ -112,8 +109,9 @@ class Namespace:
     def ipr(self):
         """pyroute2 handle for writes, opened on first use (a no-op run never pays for it)."""
         if self._ipr is None:
+            lib = pyroute2()
             with entered(self.name):
-                self._ipr = IPRoute()
+                self._ipr = lib.IPRoute()
         return self._ipr
 
     def close(self):
@@ -165,7 +163,7 @@ class Namespace:
     def call(self, what, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except NetlinkError as exc:
+        except pyroute2().netlink.exceptions.NetlinkError as exc:
             where = " in namespace %r" % self.name if self.name else ""
             raise KernelError("%s%s failed: %s" % (what, where, os.strerror(exc.code) if exc.code else exc)) from None
 
@@ -216,8 +214,6 @@ class Kernel:
     """
 
     def __init__(self, check_mode=False):
-        if not HAS_PYROUTE2:
-            raise KernelError("the Python library pyroute2 is required on the managed host (%s)" % PYROUTE2_IMPORT_ERROR)
         self._ns = {}
         self.check_mode = check_mode
 
@@ -252,14 +248,15 @@ class Kernel:
     @staticmethod
     def create_netns(name):
         """Create /run/netns/NAME in this thread (no fork), bring ``lo`` up, mark it as ours."""
+        lib = pyroute2()
         home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
             if _libc.unshare(CLONE_NEWNET) != 0:
                 err = ctypes.get_errno()
                 raise KernelError("unshare(CLONE_NEWNET) failed: %s" % os.strerror(err))
             try:
-                pyroute2_netns.attach(name, "thread-self")
-                with IPRoute() as ipr:
+                lib.netns.attach(name, "thread-self")
+                with lib.IPRoute() as ipr:
                     ipr.link("set", index=1, state="up", ifalias=MARK + ":netns")
             except OSError as exc:
                 if exc.errno == errno.EEXIST:
@@ -273,7 +270,7 @@ class Kernel:
     def remove_netns(self, name):
         self.drop(name)
         try:
-            pyroute2_netns.remove(name)
+            pyroute2().netns.remove(name)
         except FileNotFoundError:
             pass
         except OSError as exc:
