@@ -26,6 +26,26 @@ def batch_items(params, list_key, item_keys):
     return [("", {k: params.get(k) for k in item_keys})]
 
 
+STATE_CHOICES = ["present", "absent"]
+
+
+def batch_spec(item_options, key, list_key, **call_options):
+    """AnsibleModule keyword arguments for a module with a single form and a batch form.
+
+    ``item_options`` are the per-object options (top level for one object, and the
+    suboptions of ``list_key`` for many, where ``key`` is required and ``state`` may
+    override the call's).  ``call_options`` apply to the whole call (netns, backend...).
+    """
+    item = dict(item_options)
+    item[key] = dict(item_options[key], required=True)
+    item["state"] = dict(type="str", choices=STATE_CHOICES)
+    argument_spec = dict(item_options, **call_options)
+    argument_spec[list_key] = dict(type="list", elements="dict", options=item)
+    argument_spec["state"] = dict(type="str", choices=STATE_CHOICES, default="present")
+    return dict(argument_spec=argument_spec, required_one_of=[(key, list_key)],
+                mutually_exclusive=[(key, list_key)], supports_check_mode=True)
+
+
 def field(prefix, name):
     """Join an item path and a field name: ('pairs[3]', 'mtu') -> 'pairs[3].mtu'."""
     return "%s.%s" % (prefix, name) if prefix else name

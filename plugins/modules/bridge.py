@@ -111,8 +111,7 @@ failed_item:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nsbridge.network.plugins.module_utils.bridge_plan import plan_bridges
-
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
 
 ITEM_OPTIONS = dict(
     name=dict(type="str"),
@@ -125,18 +124,9 @@ ITEM_OPTIONS = dict(
 
 
 def main():
-    item = dict(ITEM_OPTIONS, name=dict(type="str", required=True),
-                state=dict(type="str", choices=["present", "absent"]))
-    module = AnsibleModule(
-        argument_spec=dict(
-            ITEM_OPTIONS,
-            bridges=dict(type="list", elements="dict", options=item),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        required_one_of=[("name", "bridges")],
-        mutually_exclusive=[("name", "bridges")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**batch_spec(
+        ITEM_OPTIONS, "name", "bridges",
+    ))
     run(module, "bridge", plan_bridges, "bridges")
 
 

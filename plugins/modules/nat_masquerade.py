@@ -107,7 +107,7 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
 from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades
 
 ITEM_OPTIONS = dict(
@@ -119,21 +119,12 @@ ITEM_OPTIONS = dict(
 
 
 def main():
-    item = dict(ITEM_OPTIONS, source=dict(type="str", required=True),
-                state=dict(type="str", choices=["present", "absent"]))
-    module = AnsibleModule(
-        argument_spec=dict(
-            ITEM_OPTIONS,
-            networks=dict(type="list", elements="dict", options=item),
-            ip_forward=dict(type="bool", default=True),
-            netns=dict(type="str"),
-            backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        required_one_of=[("source", "networks")],
-        mutually_exclusive=[("source", "networks")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**batch_spec(
+        ITEM_OPTIONS, "source", "networks",
+        ip_forward=dict(type="bool", default=True),
+        netns=dict(type="str"),
+        backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+    ))
     run(module, "nat_masquerade", plan_masquerades, "masquerades")
 
 

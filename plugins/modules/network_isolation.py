@@ -75,7 +75,7 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
 from ansible_collections.nsbridge.network.plugins.module_utils.isolation_plan import plan_isolation
 
 ITEM_OPTIONS = dict(
@@ -86,21 +86,12 @@ ITEM_OPTIONS = dict(
 
 
 def main():
-    item = dict(ITEM_OPTIONS, bridge=dict(type="str", required=True),
-                state=dict(type="str", choices=["present", "absent"]))
-    module = AnsibleModule(
-        argument_spec=dict(
-            ITEM_OPTIONS,
-            networks=dict(type="list", elements="dict", options=item),
-            peers=dict(type="list", elements="str"),
-            netns=dict(type="str"),
-            backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        required_one_of=[("bridge", "networks")],
-        mutually_exclusive=[("bridge", "networks")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**batch_spec(
+        ITEM_OPTIONS, "bridge", "networks",
+        peers=dict(type="list", elements="str"),
+        netns=dict(type="str"),
+        backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+    ))
     run(module, "network_isolation", plan_isolation, "isolation")
 
 

@@ -123,7 +123,7 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
 from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import plan_publishes
 
 ITEM_OPTIONS = dict(
@@ -139,20 +139,11 @@ ITEM_OPTIONS = dict(
 
 
 def main():
-    item = dict(ITEM_OPTIONS, host_port=dict(type="raw", required=True),
-                state=dict(type="str", choices=["present", "absent"]))
-    module = AnsibleModule(
-        argument_spec=dict(
-            ITEM_OPTIONS,
-            ports=dict(type="list", elements="dict", options=item),
-            netns=dict(type="str"),
-            backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        required_one_of=[("host_port", "ports")],
-        mutually_exclusive=[("host_port", "ports")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**batch_spec(
+        ITEM_OPTIONS, "host_port", "ports",
+        netns=dict(type="str"),
+        backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+    ))
     run(module, "port_publish", plan_publishes, "published")
 
 

@@ -148,7 +148,7 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
 from ansible_collections.nsbridge.network.plugins.module_utils.veth_plan import plan_pairs
 
 ITEM_OPTIONS = dict(
@@ -168,18 +168,9 @@ ITEM_OPTIONS = dict(
 
 
 def main():
-    item = dict(ITEM_OPTIONS, name=dict(type="str", required=True),
-                state=dict(type="str", choices=["present", "absent"]))
-    module = AnsibleModule(
-        argument_spec=dict(
-            ITEM_OPTIONS,
-            pairs=dict(type="list", elements="dict", options=item),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        required_one_of=[("name", "pairs")],
-        mutually_exclusive=[("name", "pairs")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**batch_spec(
+        ITEM_OPTIONS, "name", "pairs",
+    ))
     run(module, "veth", plan_pairs, "pairs")
 
 
