@@ -74,11 +74,10 @@ class IptablesBackend:
     def _table(self, name):
         if name not in self._tables:
             iptc = _iptc()
-            # python-iptables probes every table (creating mangle, raw, security in the
-            # kernel) when it meets a jump target; tell it which exist so it creates none
-            existing = self._existing_tables() | set(self._tables) | {name}
-            iptc.ip4tc.Table.existing_table_names.clear()
-            iptc.ip4tc.Table.existing_table_names.update({t: t in existing for t in iptc.Table.ALL})
+            # python-iptables probes every table (creating mangle, raw, security in the kernel)
+            # when it meets a jump target; answer its probe from /proc instead, which creates
+            # none (works for python-iptables 1.0 and 1.2 alike)
+            iptc.ip4tc.is_table_available = _table_exists_here
             with entered(self.netns):
                 table = iptc.Table(name, autocommit=False)
                 table.refresh()
@@ -192,6 +191,15 @@ class IptablesBackend:
             ch.delete()
             removed = True
         return removed
+
+
+def _table_exists_here(name):
+    """Whether the calling thread's namespace already has xtables table ``name``."""
+    try:
+        with open("/proc/thread-self/net/ip_tables_names") as f:
+            return name in f.read().split()
+    except FileNotFoundError:
+        return False
 
 
 _ENTRY_SIZE = 112  # sizeof(struct ipt_entry)

@@ -79,7 +79,7 @@ def _start(name, netns, command):
     with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         # its own session, no inherited pipes: it outlives this module and Ansible does not wait for it
         proc = subprocess.Popen(["ip", "netns", "exec", netns, "sh", "-c", command], stdin=devnull,
-                                stdout=log, stderr=log, start_new_session=True, close_fds=True)
+                                stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd="/")
     time.sleep(0.2)
     if proc.poll() is not None:
         with open(log_path, "rb") as log:
