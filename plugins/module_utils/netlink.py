@@ -130,6 +130,11 @@ class Namespace:
             self._addrs = self.reader.addresses()
         return self._addrs
 
+    def routes(self):
+        if getattr(self, "_all_routes", None) is None:
+            self._all_routes = self.reader.routes()
+        return self._all_routes
+
     def default_routes(self):
         if self._routes is None:
             self._routes = self.reader.default_routes()
@@ -189,6 +194,9 @@ class NotYetNamespace:
 
     def links(self):
         return {}
+
+    def routes(self):
+        return []
 
     def addresses(self):
         return {}

@@ -40,7 +40,7 @@ IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 
 IFLA_BR_STP_STATE = 5
 IFLA_BRPORT_MODE = 4
 IFA_ADDRESS, IFA_LOCAL = 1, 2
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 IFF_UP = 0x1
 RT_TABLE_MAIN = 254
 _LINK_ATTRS = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_LINKINFO,
@@ -219,4 +219,33 @@ class Reader:
                     oif = struct.unpack_from("=I", buf, s)[0]
             if table == RT_TABLE_MAIN:
                 out[family] = (gateway, oif)
+        return out
+
+    def routes(self, table=RT_TABLE_MAIN):
+        """Every unicast route of ``table``: [{dst, gateway, oif, proto, metric, family, onlink}]."""
+        out = []
+        body = _RTMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0, 0)
+        for mtype, buf, off, end in _dump(self.sock, RTM_GETROUTE, body, self._next()):
+            if mtype != RTM_NEWROUTE:
+                continue
+            family, dst_len, _sl, _tos, rtable, proto, _scope, rtype, flags = _RTMSG.unpack_from(buf, off)
+            if rtype != 1:  # RTN_UNICAST only: not local, broadcast, ...
+                continue
+            route = {"family": family, "dst": None, "dst_len": dst_len, "gateway": None, "oif": None,
+                     "proto": proto, "metric": 0, "onlink": bool(flags & 4)}
+            for atype, s, ln in _attrs(buf, off + _RTMSG.size, end):
+                if atype == RTA_TABLE:
+                    rtable = struct.unpack_from("=I", buf, s)[0]
+                elif atype == RTA_DST:
+                    route["dst"] = socket.inet_ntop(family, bytes(buf[s:s + ln]))
+                elif atype == RTA_GATEWAY:
+                    route["gateway"] = socket.inet_ntop(family, bytes(buf[s:s + ln]))
+                elif atype == RTA_OIF:
+                    route["oif"] = struct.unpack_from("=I", buf, s)[0]
+                elif atype == RTA_PRIORITY:
+                    route["metric"] = struct.unpack_from("=I", buf, s)[0]
+            if rtable == table:
+                if route["dst"] is None:
+                    route["dst"] = "0.0.0.0" if family == socket.AF_INET else "::"
+                out.append(route)
         return out
