@@ -106,6 +106,8 @@ def _networks(networks):
             "masquerade": bool(net.get("masquerade", True)) and not internal,
             "isolated": bool(net.get("isolated", True)), "internal": internal, "mtu": net.get("mtu"),
             "taken": {}, "index": i,
+            "masquerade_exclude": list(net.get("masquerade_exclude") or []),
+            "accept_from": list(net.get("accept_from") or []),
         }
     bridges = {}
     for net in out.values():
@@ -230,7 +232,11 @@ def network_plan(networks, containers=None):
         plan["bridges"].append({"name": net["bridge"], "mtu": net["mtu"],
                                 "addresses": ["%s/%d" % (net["gateway"], prefix)] if net["gateway"] else []})
         if net["masquerade"]:
-            plan["masquerades"].append({"source": str(net["subnet"]), "bridge": net["bridge"]})
+            masq = {"source": str(net["subnet"]), "bridge": net["bridge"]}
+            for key in ("masquerade_exclude", "accept_from"):
+                if net[key]:
+                    masq["exclude" if key == "masquerade_exclude" else key] = net[key]
+            plan["masquerades"].append(masq)
         plan["isolation"].append({"bridge": net["bridge"], "isolated": net["isolated"], "internal": net["internal"]})
     published = {}
     for _i, name, c, mode, where in items:

@@ -79,9 +79,14 @@ def scope_of(comment):
     return None
 
 
-def masquerade_rules(scope, source, bridge, out_interface, forward):
-    """Docker's egress NAT: ``-s SUBNET ! -o BRIDGE -j MASQUERADE`` plus FORWARD accepts."""
-    rules = []
+def masquerade_rules(scope, source, bridge, out_interface, forward, exclude=(), accept_from=()):
+    """Docker's egress NAT: ``-s SUBNET ! -o BRIDGE -j MASQUERADE`` plus FORWARD accepts.
+
+    ``exclude``: destinations reached with the containers' own addresses (e.g. a fleet range),
+    by RETURN rules placed before every masquerade.  ``accept_from``: networks allowed to open
+    connections into the bridge (other hosts' containers).
+    """
+    rules = [Rule("postrouting", scope, "RETURN", src=source, dst=cidr, first=True) for cidr in exclude]
     if out_interface:
         rules.append(Rule("postrouting", scope, "MASQUERADE", src=source, oif=out_interface))
     elif bridge:
@@ -99,6 +104,8 @@ def masquerade_rules(scope, source, bridge, out_interface, forward):
             rules.append(Rule("forward", scope, "ACCEPT", src=source, oif=out_interface))
             rules.append(Rule("forward", scope, "ACCEPT", dst=source, iif=out_interface,
                               ctstate=("RELATED", "ESTABLISHED")))
+        for cidr in accept_from:
+            rules.append(Rule("forward", scope, "ACCEPT", src=cidr, dst=source, oif=bridge))
     return rules
 
 

@@ -11,7 +11,7 @@ from .errors import ValidationError
 from .fw_plan import FirewallPlanner, describe_rules, forwarding_steps, open_backend
 from .fw_rules import masquerade_rules
 
-ITEM_KEYS = ("source", "bridge", "out_interface", "forward", "state")
+ITEM_KEYS = ("source", "bridge", "out_interface", "forward", "exclude", "accept_from", "state")
 
 
 def validate_masquerade(path, item, default_state):
@@ -28,6 +28,12 @@ def validate_masquerade(path, item, default_state):
             validate.ifname(spec[key], field(path, key))
     if spec["forward"] is None:
         spec["forward"] = True
+    for key in ("exclude", "accept_from"):
+        nets = [validate.network(v, "%s[%d]" % (field(path, key), i)) for i, v in enumerate(spec[key] or [])]
+        for i, n in enumerate(nets):
+            if n.version != 4:
+                raise ValidationError("%s: only IPv4 networks" % n, "%s[%d]" % (field(path, key), i))
+        spec[key] = [str(n) for n in nets]
     return spec
 
 
@@ -43,7 +49,8 @@ def plan_masquerades(params, stack):
     for path, spec in specs:
         scope = "masq:" + spec["source"]
         rules = [] if spec["state"] == "absent" else masquerade_rules(
-            scope, spec["source"], spec["bridge"], spec["out_interface"], spec["forward"])
+            scope, spec["source"], spec["bridge"], spec["out_interface"], spec["forward"],
+            spec["exclude"], spec["accept_from"])
         plans.append(planner.plan_item(path or spec["source"], spec["source"], scope, rules, describe_rules))
 
     netns = params.get("netns")

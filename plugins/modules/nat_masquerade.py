@@ -32,6 +32,18 @@ options:
     description: Add the FORWARD accepts for this network (see description).
     type: bool
     default: true
+  exclude:
+    description:
+      - Destinations reached with the containers' own addresses, not masqueraded (e.g. a fleet's container
+        range, so containers on other hosts see the sender's address).
+    type: list
+    elements: str
+  accept_from:
+    description:
+      - Networks allowed to open connections into the bridge through FORWARD (e.g. the fleet range, for
+        other hosts' containers). Needs I(bridge).
+    type: list
+    elements: str
   ip_forward:
     description: Enable C(net.ipv4.ip_forward) (in I(netns) if given).
     type: bool
@@ -45,6 +57,8 @@ options:
       bridge: {description: "See top-level I(bridge).", type: str}
       out_interface: {description: "See top-level I(out_interface).", type: str}
       forward: {description: "See top-level I(forward).", type: bool, default: true}
+      exclude: {description: "See top-level I(exclude).", type: list, elements: str}
+      accept_from: {description: "See top-level I(accept_from).", type: list, elements: str}
       state: {description: "Overrides the top-level I(state) for this item.", type: str, choices: [present, absent]}
 extends_documentation_fragment:
   - nsbridge.network.common
@@ -115,6 +129,8 @@ ITEM_OPTIONS = dict(
     bridge=dict(type="str"),
     out_interface=dict(type="str"),
     forward=dict(type="bool", default=True),
+    exclude=dict(type="list", elements="str"),
+    accept_from=dict(type="list", elements="str"),
 )
 
 

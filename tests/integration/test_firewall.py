@@ -256,3 +256,17 @@ def test_foreign_table_untouched_and_warnings_free(sandbox):
     sandbox.run("nat_masquerade", state="absent", **ours)
     assert sandbox.sh(None, "nft", "list", "table", "inet", "theirs").stdout == before
     assert "table ip nsbridge" not in sandbox.sh(None, "nft", "list", "ruleset").stdout
+
+
+def test_exclude_keeps_source_and_accept_from_lets_peers_in(docker_host):
+    """A fleet range: traffic to it keeps the container's address; peers in it may connect in."""
+    box = docker_host
+    backend = box.backend
+    box.sh(box.outside, "ip", "route", "add", "10.10.0.0/24", "via", "203.0.113.1")
+    box.run("nat_masquerade", source="10.10.0.0/24", bridge="br0", exclude=["203.0.113.0/24"],
+            accept_from=["203.0.113.0/24"], backend=backend)
+    assert box.fetch(box.c1, "203.0.113.2", 8000) == "outside 10.10.0.2", "excluded: source kept"
+    assert box.fetch(box.outside, "10.10.0.2", 80) == "c1 203.0.113.2", "accept_from: peer connects in"
+    box.run("nat_masquerade", source="10.10.0.0/24", bridge="br0", backend=backend)
+    assert box.fetch(box.c1, "203.0.113.2", 8000) == "outside 203.0.113.1", "without exclude: masqueraded"
+    assert box.fetch(box.outside, "10.10.0.2", 80) is None, "without accept_from: FORWARD drops new connections"
