@@ -130,6 +130,10 @@ class Namespace:
             self._addrs = self.reader.addresses()
         return self._addrs
 
+    def neighbours(self, family):
+        """ARP (socket.AF_INET) or FDB (7, AF_BRIDGE) entries: [(ifindex, dst, lladdr, state)]."""
+        return self.reader.neighbours(family)
+
     def routes(self):
         if getattr(self, "_all_routes", None) is None:
             self._all_routes = self.reader.routes()

@@ -24,6 +24,10 @@ RTM_NEWLINK, RTM_GETLINK = 16, 18
 RTM_NEWADDR, RTM_GETADDR = 20, 22
 RTM_NEWROUTE, RTM_GETROUTE = 24, 26
 RTM_NEWNSID, RTM_GETNSID = 88, 90
+RTM_NEWNEIGH, RTM_GETNEIGH = 28, 30
+NDA_DST, NDA_LLADDR = 1, 2
+AF_BRIDGE = 7
+_NDMSG = struct.Struct("=BxxxiHBB")
 NETNSA_NSID, NETNSA_FD = 1, 3
 NLM_F_ACK = 0x4
 
@@ -162,6 +166,16 @@ class Reader:
                 for t, s2, _l in _attrs(buf, s, s + ln):
                     if t == IFLA_BR_STP_STATE:
                         link["stp"] = bool(struct.unpack_from("=I", buf, s2)[0])
+            elif atype == IFLA_INFO_DATA and link.get("kind") == "vxlan":
+                for t, s2, l2 in _attrs(buf, s, s + ln):
+                    if t == 1:  # IFLA_VXLAN_ID
+                        link["vni"] = struct.unpack_from("=I", buf, s2)[0]
+                    elif t == 4 and l2 == 4:  # IFLA_VXLAN_LOCAL
+                        link["vxlan_local"] = socket.inet_ntop(socket.AF_INET, bytes(buf[s2:s2 + 4]))
+                    elif t == 3:  # IFLA_VXLAN_LINK
+                        link["vxlan_link"] = struct.unpack_from("=I", buf, s2)[0]
+                    elif t == 15:  # IFLA_VXLAN_PORT (network order)
+                        link["vxlan_port"] = struct.unpack_from(">H", buf, s2)[0]
             elif atype == IFLA_INFO_SLAVE_DATA and link.get("slave_kind") == "bridge":
                 for t, s2, _l in _attrs(buf, s, s + ln):
                     if t == IFLA_BRPORT_MODE:
@@ -248,4 +262,21 @@ class Reader:
                 if route["dst"] is None:
                     route["dst"] = "0.0.0.0" if family == socket.AF_INET else "::"
                 out.append(route)
+        return out
+
+    def neighbours(self, family=socket.AF_INET):
+        """[(ifindex, dst, lladdr, state)]: ARP entries (AF_INET) or bridge FDB entries (AF_BRIDGE)."""
+        out = []
+        body = _NDMSG.pack(family, 0, 0, 0, 0)
+        for mtype, buf, off, end in _dump(self.sock, RTM_GETNEIGH, body, self._next()):
+            if mtype != RTM_NEWNEIGH:
+                continue
+            fam, index, state, _flags, _type = _NDMSG.unpack_from(buf, off)
+            dst = lladdr = None
+            for atype, s, ln in _attrs(buf, off + _NDMSG.size, end):
+                if atype == NDA_DST and ln in (4, 16):
+                    dst = socket.inet_ntop(socket.AF_INET if ln == 4 else socket.AF_INET6, bytes(buf[s:s + ln]))
+                elif atype == NDA_LLADDR and ln == 6:
+                    lladdr = bytes(buf[s:s + 6]).hex(":")
+            out.append((index, dst, lladdr, state))
         return out
