@@ -28,7 +28,7 @@ else
   stage "fleet tools (molecule, testinfra, containers.podman)" \
     .venv/bin/pip install -q --disable-pip-version-check -r requirements-fleet.txt
   stage "fleet image" bash scripts/fleet-image.sh
-  for scenario in default iptables-legacy fleet-routed; do
+  for scenario in default iptables-legacy fleet-routed fleet-vxlan; do
     stage "molecule $scenario" env PATH="$PWD/.venv/bin:$PATH" .venv/bin/molecule test -s "$scenario"
   done
 fi

@@ -29,7 +29,9 @@ fleet: "{{ ansible_play_hosts_all | nsbridge.network.fleet_plan(hostvars, '10.20
 
 RETURN = r'''
 _value:
-  description: Per host, C(subnet), C(gateway), C(underlay), and C(routes) (the other hosts' subnets via their underlay addresses).
+  description: >-
+    Per host, C(subnet), C(gateway), C(underlay), C(routes) (routed mode: the other hosts' subnets via their
+    underlay addresses), C(vtep) (its VXLAN MAC and address), C(peers) and C(overlay_routes) (vxlan mode).
   type: dict
 '''
 
@@ -114,9 +116,20 @@ def fleet_plan(hosts, hostvars, cidr, prefix=24):
             _fail("host %s: nsbridge_fleet_underlay (or ansible_host) %r is not an IPv4 address" % (host, underlay))
         result[host] = {"subnet": str(subnet), "gateway": str(subnet.network_address + 1), "underlay": underlay}
     for host in hosts:
-        # what routed mode installs on this host: every other host's subnet via its underlay address
-        result[host]["routes"] = [{"dst": result[o]["subnet"], "via": result[o]["underlay"]}
-                                  for o in sorted(hosts) if o != host]
+        # the host's VXLAN endpoint: the subnet's network address (as flannel does) and a MAC
+        # derived from the host name, so no host has to learn another's before configuring
+        digest = hashlib.sha256(host.encode()).hexdigest()
+        result[host]["vtep"] = {"mac": "02:6e:" + ":".join(digest[i:i + 2] for i in range(0, 8, 2)),
+                                "address": str(out[host].network_address)}
+    for host in hosts:
+        others = [o for o in sorted(hosts) if o != host]
+        # routed mode: every other host's subnet via its underlay address
+        result[host]["routes"] = [{"dst": result[o]["subnet"], "via": result[o]["underlay"]} for o in others]
+        # vxlan mode: the peers of this host's device, and routes through it
+        result[host]["peers"] = [{"underlay": result[o]["underlay"], "mac": result[o]["vtep"]["mac"],
+                                  "address": result[o]["vtep"]["address"]} for o in others]
+        result[host]["overlay_routes"] = [{"dst": result[o]["subnet"], "via": result[o]["vtep"]["address"],
+                                           "onlink": True} for o in others]
     return result
 
 

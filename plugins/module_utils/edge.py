@@ -22,7 +22,10 @@ def batch_items(params, list_key, item_keys):
     batch form: ``pairs[3].`` (errors read ``pairs[3].peer_addresses[0]: ...``).
     """
     if params.get(list_key) is not None:
-        return [("%s[%d]" % (list_key, i), item) for i, item in enumerate(params[list_key])]
+        # an option an item leaves unset takes the top-level value (netns: for the whole batch)
+        return [("%s[%d]" % (list_key, i),
+                 {k: params.get(k) if item.get(k) is None and k != "state" else item.get(k) for k in item_keys})
+                for i, item in enumerate(params[list_key])]
     return [("", {k: params.get(k) for k in item_keys})]
 
 

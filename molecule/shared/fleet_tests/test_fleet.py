@@ -1,8 +1,9 @@
-"""Testinfra verifier for the routed fleet: every container reaches every other host's container
+"""Testinfra verifier for the fleet (routed and vxlan scenarios): every container reaches every other host's container
 by its own address, traffic leaving the fleet is masqueraded, and the fleet converges when a host
 leaves and another joins (checked in the second verify pass, marked by /run/nsbridge-fleet-phase2).
 """
 
+import ipaddress
 import os
 
 import testinfra
@@ -56,15 +57,26 @@ def test_each_container_reaches_every_other_host_by_its_own_address(host):
         assert seen == [mine], "%s saw %s, not the sender's own address %s" % (other, seen, mine)
 
 
+def subnet_of(name):
+    return h(name).run("ip -4 -o addr show dev nsb-fleet").stdout.split()[3]
+
+
 def test_routes_are_exactly_the_other_members(host):
     me = host.backend.name
     if me not in members():
         return
+    assert subnet_of(me).startswith("10.200.")
     routes = [line for line in host.run("ip route").stdout.splitlines() if "proto 78" in line]
     vias = sorted(line.split(" via ")[1].split()[0] for line in routes)
-    assert vias == sorted(underlay(o) for o in members() if o != me)
-    own = host.run("ip -4 -o addr show dev nsb-fleet").stdout.split()[3]
-    assert own.startswith("10.200.")
+    if RUNNER.get_variables(me)["nsbridge_fleet_mode"] == "vxlan":
+        # through the overlay, to each peer's VXLAN address (its subnet's network address)
+        expected = sorted(str(ipaddress.ip_interface(subnet_of(o)).network.network_address)
+                          for o in members() if o != me)
+        assert all(" dev nsb-vx " in line for line in routes), routes
+        assert "mtu 1450" in host.run("ip link show dev nsb-fleet").stdout
+    else:
+        expected = sorted(underlay(o) for o in members() if o != me)
+    assert vias == expected
 
 
 def test_leaving_the_fleet_is_masqueraded(host):
