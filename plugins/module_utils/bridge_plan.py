@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 from . import validate
-from .edge import batch_items, field
+from .edge import field
 from .errors import ConflictError, ValidationError
-from .link_common import address_steps, is_ours, parse_addresses, require_netns, sorted_addresses, where
-from .netlink import MARK, Kernel, netns_exists
+from .link_common import (address_steps, is_ours, parse_addresses, plan_link_batch, require_netns,
+                          sorted_addresses, where)
+from .netlink import MARK, netns_exists
 from .reconcile import ItemPlan, Step
 
 ITEM_KEYS = ("name", "addresses", "mtu", "stp", "ports", "netns", "state")
@@ -34,22 +35,8 @@ def validate_bridge(path, item, default_state, check_mode=False, warnings=None):
 
 
 def plan_bridges(params, stack):
-    items = batch_items(params, "bridges", ITEM_KEYS)
-    check_mode = params.get("_check_mode", False)
-    warnings = []
-    specs = [(path, validate_bridge(path, item, params["state"], check_mode, warnings)) for path, item in items]
-    validate.unique(specs, lambda ps: (ps[1].get("netns"), ps[1]["name"]),
-                    lambda i: field(specs[i][0], "name"), "bridge")
-    kernel = stack.enter_context(Kernel(check_mode))
-    plans = []
-    for path, spec in specs:
-        key = path or spec["name"]
-        if spec["state"] == "present":
-            plans.append(plan_bridge(kernel, key, path, spec))
-        else:
-            plans.append(plan_bridge_absent(kernel, key, spec))
-    if plans and warnings:
-        plans[0].warnings += warnings
+    _specs, plans = plan_link_batch(params, stack, "bridges", ITEM_KEYS, validate_bridge, "bridge",
+                                    plan_bridge, plan_bridge_absent)
     return plans, {}
 
 
@@ -62,7 +49,7 @@ def describe(ns, link):
             "managed": is_ours(link)}
 
 
-def plan_bridge(kernel, key, path, spec):
+def plan_bridge(kernel, key, path, spec, warnings=None):
     ns = kernel.ns(spec["netns"])
     name = spec["name"]
     link = ns.link(name)

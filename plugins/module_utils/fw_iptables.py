@@ -86,7 +86,7 @@ class IptablesBackend:
 
     def observe(self):
         """{logical chain: [comment, ...]} of our rules, in order (duplicates kept)."""
-        iptc = _iptc()
+        _iptc()  # fail early and clearly when python-iptables or libiptc is missing
         out = {}
         existing = self._existing_tables()
         with entered(self.netns):

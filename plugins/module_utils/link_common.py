@@ -8,8 +8,9 @@ from __future__ import annotations
 import ipaddress
 
 from . import validate
+from .edge import batch_items, field
 from .errors import ValidationError
-from .netlink import MARK, netns_exists
+from .netlink import MARK, Kernel, netns_exists
 from .reconcile import Step
 
 
@@ -79,3 +80,29 @@ def sorted_addresses(addrs):
 def where(ns):
     """' in NAME' for messages about a namespace, '' for the host."""
     return " in %s" % ns.name if ns.name else ""
+
+
+def plan_link_batch(params, stack, list_key, item_keys, validate_item, what, plan_present, plan_absent):
+    """The shape every link planner shares: validate all items, then plan each against one snapshot.
+
+    ``validate_item(path, item, default_state, check_mode, warnings) -> spec``;
+    ``plan_present(kernel, key, path, spec, warnings)``, ``plan_absent(kernel, key, spec)`` -> ItemPlan.
+    Warnings gathered on the way (check mode assuming earlier tasks) go on the first plan.
+    """
+    check_mode = params.get("_check_mode", False)
+    warnings = []
+    specs = [(path, validate_item(path, item, params["state"], check_mode, warnings))
+             for path, item in batch_items(params, list_key, item_keys)]
+    validate.unique(specs, lambda ps: (ps[1].get("netns"), ps[1]["name"]),
+                    lambda i: field(specs[i][0], "name"), what)
+    kernel = stack.enter_context(Kernel(check_mode))
+    plans = []
+    for path, spec in specs:
+        key = path or spec["name"]
+        if spec["state"] == "present":
+            plans.append(plan_present(kernel, key, path, spec, warnings))
+        else:
+            plans.append(plan_absent(kernel, key, spec))
+    if plans and warnings:
+        plans[0].warnings += warnings
+    return specs, plans

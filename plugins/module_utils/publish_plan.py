@@ -159,7 +159,7 @@ def plan_publishes(params, stack):
     for (path, spec), scope in zip(specs, scopes):
         rules = []
         if spec["state"] == "present":
-            (h0, h1), (d0, _d1) = spec["host_ports"], spec["destination_ports"]
+            (h0, h1), d0 = spec["host_ports"], spec["destination_ports"][0]
             for offset in range(h1 - h0 + 1):
                 rules += publish_rules(scope, spec["protocol"], h0 + offset, spec["destination"], d0 + offset,
                                        spec["host_ip"], spec["bridge"], spec["local"], spec["localhost"])

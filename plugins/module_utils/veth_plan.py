@@ -15,10 +15,11 @@ import os
 import socket
 
 from . import validate
-from .edge import batch_items, field
+from .edge import field
 from .errors import ConflictError, ValidationError
-from .link_common import address_steps, is_ours, parse_addresses, require_netns, sorted_addresses, where
-from .netlink import MARK, Kernel, netns_exists, netns_path
+from .link_common import (address_steps, is_ours, parse_addresses, plan_link_batch, require_netns,
+                          sorted_addresses, where)
+from .netlink import MARK, netns_exists, netns_path
 from .reconcile import ItemPlan, Step
 
 ITEM_KEYS = ("name", "peer", "netns", "peer_netns", "bridge", "hairpin", "addresses",
@@ -66,25 +67,11 @@ def validate_pair(path, item, default_state, check_mode=False, warnings=None):
 
 
 def plan_pairs(params, stack):
-    items = batch_items(params, "pairs", ITEM_KEYS)
-    check_mode = params.get("_check_mode", False)
-    warnings = []
-    specs = [(path, validate_pair(path, item, params["state"], check_mode, warnings)) for path, item in items]
-    validate.unique(specs, lambda ps: (ps[1].get("netns"), ps[1]["name"]),
-                    lambda i: field(specs[i][0], "name"), "interface")
-    validate.unique([ps for ps in specs if ps[1]["state"] == "present"],
-                    lambda ps: (ps[1].get("peer_netns"), ps[1]["peer"]),
-                    lambda i: field(specs[i][0], "peer"), "peer interface")
-    kernel = stack.enter_context(Kernel(check_mode))
-    plans = []
-    for path, spec in specs:
-        key = path or spec["name"]
-        if spec["state"] == "present":
-            plans.append(plan_pair(kernel, key, path, spec, warnings))
-        else:
-            plans.append(plan_pair_absent(kernel, key, spec))
-    if plans and warnings:
-        plans[0].warnings += warnings
+    specs, plans = plan_link_batch(params, stack, "pairs", ITEM_KEYS, validate_pair, "interface",
+                                   plan_pair, plan_pair_absent)
+    present = [ps for ps in specs if ps[1]["state"] == "present"]
+    validate.unique(present, lambda ps: (ps[1].get("peer_netns"), ps[1]["peer"]),
+                    lambda i: field(present[i][0], "peer"), "peer interface")
     return plans, {}
 
 
