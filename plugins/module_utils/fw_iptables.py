@@ -16,11 +16,13 @@ commit per table whose error is raised.
 
 from __future__ import annotations
 
+import ctypes
 import sys
 
 from .errors import KernelError
 from .fw_lock import lock
 from .fw_rules import JUMP_COMMENT
+from .ipt_entry import build as build_entry
 from .netlink import entered
 
 XTABLES_LOCK = "/run/xtables.lock"  # the lock iptables itself takes
@@ -77,7 +79,8 @@ class IptablesBackend:
             # python-iptables probes every table (creating mangle, raw, security in the kernel)
             # when it meets a jump target; answer its probe from /proc instead, which creates
             # none (works for python-iptables 1.0 and 1.2 alike)
-            iptc.ip4tc.is_table_available = _table_exists_here
+            known = frozenset(self._existing_tables() | set(self._tables) | {name})
+            iptc.ip4tc.is_table_available = known.__contains__
             with entered(self.netns):
                 table = iptc.Table(name, autocommit=False)
                 table.refresh()
@@ -128,14 +131,14 @@ class IptablesBackend:
                             raise KernelError("deleting rule %r from %s failed: %s"
                                               % (comment, chain, table.strerror()))
                         touched.add(tname)
+                ensured = set()
                 for rule in self._pending["add"]:
                     tname, chain, _b = CHAIN_MAP[rule.chain]
                     table = self._table(tname)
-                    self._ensure_chain(iptc, table, rule.chain)
-                    if rule.first:
-                        iptc.Chain(table, chain).insert_rule(_to_iptc(iptc, rule))
-                    else:
-                        iptc.Chain(table, chain).append_rule(_to_iptc(iptc, rule))
+                    if rule.chain not in ensured:
+                        self._ensure_chain(iptc, table, rule.chain)
+                        ensured.add(rule.chain)
+                    _add(iptc, table, chain, rule)
                     touched.add(tname)
                 for logical, (tname, chain, builtin) in CHAIN_MAP.items():
                     if logical not in chains_in_use and tname not in self._tables:
@@ -163,7 +166,7 @@ class IptablesBackend:
             table.create_chain(chain)
             added = True
         bchain = iptc.Chain(table, builtin)
-        if not any(_comment_of(r) == JUMP_COMMENT for r in bchain.rules):
+        if JUMP_COMMENT not in _chain_comments(table, builtin):
             jump = iptc.Rule()
             if logical in ("prerouting", "output"):
                 match = jump.create_match("addrtype")
@@ -193,15 +196,6 @@ class IptablesBackend:
         return removed
 
 
-def _table_exists_here(name):
-    """Whether the calling thread's namespace already has xtables table ``name``."""
-    try:
-        with open("/proc/thread-self/net/ip_tables_names") as f:
-            return name in f.read().split()
-    except FileNotFoundError:
-        return False
-
-
 _ENTRY_SIZE = 112  # sizeof(struct ipt_entry)
 _MATCH_HEADER = 32  # sizeof(struct xt_entry_match)
 
@@ -212,7 +206,6 @@ def _chain_comments(table, chain):
     python-iptables would decode every match of every rule into Python objects
     (~0.5 ms a rule); reading just the comment match's bytes costs ~10 us.
     """
-    import ctypes
     comments = []
     lib = table._iptc
     entry = lib.iptc_first_rule(chain.encode(), table._handle)
@@ -232,6 +225,25 @@ def _chain_comments(table, chain):
         comments.append(found)
         entry = lib.iptc_next_rule(entry, table._handle)
     return comments
+
+
+def _add(iptc, table, chain, rule):
+    """Append (or, for ``first`` rules, insert at the top) one rule: a packed entry where we can."""
+    blob = build_entry(rule)
+    if blob is None:
+        if rule.first:
+            iptc.Chain(table, chain).insert_rule(_to_iptc(iptc, rule))
+        else:
+            iptc.Chain(table, chain).append_rule(_to_iptc(iptc, rule))
+        return
+    buf = ctypes.create_string_buffer(blob, len(blob))
+    entry = ctypes.cast(buf, ctypes.POINTER(iptc.ip4tc.ipt_entry))
+    if rule.first:
+        ok = table._iptc.iptc_insert_entry(chain.encode(), entry, 0, table._handle)
+    else:
+        ok = table._iptc.iptc_append_entry(chain.encode(), entry, table._handle)
+    if not ok:
+        raise KernelError("adding %r to %s failed: %s" % (rule.comment, chain, table.strerror()))
 
 
 def _comment_of(rule):

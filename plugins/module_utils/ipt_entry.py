@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build ``struct ipt_entry`` blobs for the rules nsbridge writes, for libiptc to append.
+
+Why: python-iptables builds every match through the xtables parsers (~0.9 ms a rule, most
+of a 900-rule run).  nsbridge's rules use a handful of matches and targets, whose kernel
+structures are fixed; packing them directly costs ~20 us a rule.  The blobs are handed to
+libiptc (``iptc_append_entry``) through python-iptables' own handle, so the table, lock and
+commit path stay exactly python-iptables'.  Rules with anything else (sctp) return None and
+go the python-iptables way.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+# linux/netfilter_ipv4/ip_tables.h, x_tables.h and the match/target headers
+IPT_INV_VIA_IN, IPT_INV_VIA_OUT, IPT_INV_SRCIP, IPT_INV_DSTIP = 0x01, 0x02, 0x08, 0x10
+_IPT_IP = struct.Struct("=4s4s4s4s16s16s16s16sHBB")        # 84 bytes
+_ENTRY_TAIL = struct.Struct("=IHHIQQ")                        # nfcache, offsets, comefrom, counters
+_HEADER = struct.Struct("=H29sB")                             # xt_entry_match / xt_entry_target
+PROTOS = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP}
+VERDICTS = {"ACCEPT": -2, "DROP": -1, "RETURN": -5}
+CT_STATES = {"INVALID": 1, "ESTABLISHED": 2, "RELATED": 4, "NEW": 8}
+
+
+def _align(n):
+    return (n + 7) & ~7
+
+
+def _block(name, revision, data):
+    size = _align(_HEADER.size + len(data))
+    return _HEADER.pack(size, name.encode(), revision) + data + b"\0" * (size - _HEADER.size - len(data))
+
+
+def _addr(cidr):
+    if not cidr:
+        return b"\0" * 4, b"\0" * 4
+    addr, _, length = cidr.partition("/")
+    length = int(length or 32)
+    mask = (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF if length else 0
+    return socket.inet_aton(addr), struct.pack("!I", mask)
+
+
+def _iface(name):
+    if not name:
+        return b"\0" * 16, b"\0" * 16
+    raw = name.encode()
+    return raw.ljust(16, b"\0"), (b"\xff" * (len(raw) + 1)).ljust(16, b"\0")
+
+
+def build(rule):
+    """The entry for ``rule`` (an fw_rules.Rule) as bytes, or None if it needs python-iptables."""
+    if rule.proto and rule.proto not in PROTOS:
+        return None
+    src, smsk = _addr(rule.src)
+    dst, dmsk = _addr(rule.dst)
+    iif, iifm = _iface(rule.iif)
+    oif, oifm = _iface(rule.oif)
+    inv = ((IPT_INV_SRCIP if rule.src_neg else 0) | (IPT_INV_DSTIP if rule.dst_neg else 0)
+           | (IPT_INV_VIA_IN if rule.iif_neg else 0) | (IPT_INV_VIA_OUT if rule.oif_neg else 0))
+    ip = _IPT_IP.pack(src, dst, smsk, dmsk, iif, oif, iifm, oifm, PROTOS.get(rule.proto, 0), 0, inv)
+    matches = b""
+    if rule.proto and (rule.dport is not None or rule.sport is not None):
+        sp = (rule.sport, rule.sport) if rule.sport is not None else (0, 0xFFFF)
+        dp = (rule.dport, rule.dport) if rule.dport is not None else (0, 0xFFFF)
+        if rule.proto == "tcp":
+            matches += _block("tcp", 0, struct.pack("=HHHHBBBB", sp[0], sp[1], dp[0], dp[1], 0, 0, 0, 0))
+        else:
+            matches += _block("udp", 0, struct.pack("=HHHHB", sp[0], sp[1], dp[0], dp[1], 0))
+    if rule.ctstate:
+        state = 0
+        for name in rule.ctstate:
+            state |= CT_STATES[name]
+        # xt_conntrack_mtinfo3: 8 addresses, expires, l4proto, 4 ports, flags, invert, state, status, 4 highs
+        data = b"\0" * 128 + struct.pack("=IIHHHHHHHHHHHHHH", 0, 0, 0, 0, 0, 0, 0, 1, 0, state, 0, 0, 0, 0, 0, 0)
+        matches += _block("conntrack", 3, data[:162])
+    if rule.mark is not None:
+        matches += _block("mark", 1, struct.pack("=IIB", rule.mark, rule.mark, 0))
+    comment = rule.comment.encode()[:255]
+    matches += _block("comment", 0, comment.ljust(256, b"\0"))
+    if rule.verdict in VERDICTS:
+        # libiptc maps the names of the standard verdicts itself (an empty name means fall through)
+        target = _block(rule.verdict, 0, struct.pack("=i", VERDICTS[rule.verdict]))
+    elif rule.verdict == "MASQUERADE":
+        target = _block("MASQUERADE", 0, struct.pack("=IIIIHH", 1, 0, 0, 0, 0, 0))
+    elif rule.verdict == "DNAT":
+        # revision 2, struct nf_nat_range2: flags (MAP_IPS | PROTO_SPECIFIED), min/max address,
+        # min/max/base port (what iptables 1.8 writes and shows)
+        to = socket.inet_aton(rule.to_addr).ljust(16, b"\0")
+        port = struct.pack("!H", rule.to_port)
+        target = _block("DNAT", 2, struct.pack("=I", 3) + to + to + port + port + b"\0\0")
+    elif rule.verdict == "MARK":
+        target = _block("MARK", 2, struct.pack("=II", rule.set_mark, rule.set_mark))
+    else:
+        return None
+    target_offset = 112 + len(matches)
+    tail = _ENTRY_TAIL.pack(0, target_offset, target_offset + len(target), 0, 0, 0)
+    return ip + tail + matches + target
