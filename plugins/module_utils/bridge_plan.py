@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from . import validate
-from .edge import field
+from .edge import field, item_spec
 from .errors import ConflictError, ValidationError
 from .link_common import (address_steps, is_ours, parse_addresses, plan_link_batch, require_netns,
                           sorted_addresses, where)
@@ -18,8 +18,7 @@ ITEM_KEYS = ("name", "addresses", "mtu", "stp", "ports", "netns", "state")
 
 def validate_bridge(path, item, default_state, check_mode=False, warnings=None):
     """Check one item and return it normalised (parsed addresses, resolved state)."""
-    spec = {k: item.get(k) for k in ITEM_KEYS}
-    spec["state"] = item.get("state") or default_state
+    spec = item_spec(item, ITEM_KEYS, default_state)
     validate.ifname(item.get("name"), field(path, "name"))
     if item.get("netns") is not None:
         validate.netns_name(item["netns"], field(path, "netns"))

@@ -49,6 +49,20 @@ def batch_spec(item_options, key, list_key, **call_options):
                 mutually_exclusive=[(key, list_key)], supports_check_mode=True)
 
 
+# call-level options every firewall module takes (documented by the common.firewall fragment)
+FIREWALL_OPTIONS = dict(
+    netns=dict(type="str"),
+    backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+)
+
+
+def item_spec(item, item_keys, default_state):
+    """One batch item with every key present and its state resolved (its own, or the call's)."""
+    spec = {k: item.get(k) for k in item_keys}
+    spec["state"] = spec.get("state") or default_state
+    return spec
+
+
 def field(prefix, name):
     """Join an item path and a field name: ('pairs[3]', 'mtu') -> 'pairs[3].mtu'."""
     return "%s.%s" % (prefix, name) if prefix else name

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from . import validate
-from .edge import batch_items, field
+from .edge import batch_items, field, item_spec
 from .fw_plan import FirewallPlanner, describe_rules, open_backend
 from .fw_rules import isolation_rules
 
@@ -17,8 +17,7 @@ def plan_isolation(params, stack):
     items = batch_items(params, "networks", ITEM_KEYS)
     specs = []
     for path, item in items:
-        spec = {k: item.get(k) for k in ITEM_KEYS}
-        spec["state"] = spec["state"] or params["state"]
+        spec = item_spec(item, ITEM_KEYS, params["state"])
         validate.ifname(spec["bridge"], field(path, "bridge"))
         spec["isolated"] = True if spec["isolated"] is None else spec["isolated"]
         spec["internal"] = bool(spec["internal"])

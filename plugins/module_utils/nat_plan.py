@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from . import validate
-from .edge import batch_items, field
+from .edge import batch_items, field, item_spec
 from .errors import ValidationError
 from .fw_plan import FirewallPlanner, describe_rules, forwarding_steps, open_backend
 from .fw_rules import masquerade_rules
@@ -15,8 +15,7 @@ ITEM_KEYS = ("source", "bridge", "out_interface", "forward", "exclude", "accept_
 
 
 def validate_masquerade(path, item, default_state):
-    spec = {k: item.get(k) for k in ITEM_KEYS}
-    spec["state"] = spec["state"] or default_state
+    spec = item_spec(item, ITEM_KEYS, default_state)
     if spec["source"] is None:
         raise ValidationError("is required", field(path, "source"))
     net = validate.network(spec["source"], field(path, "source"))

@@ -9,7 +9,7 @@ import os
 import re
 
 from . import validate
-from .edge import batch_items, field
+from .edge import batch_items, field, item_spec
 from .errors import ConflictError, ValidationError
 from .fw_plan import (FirewallPlanner, conntrack_flush_step, describe_rules, forwarding_steps, open_backend,
                       restore_steps, saved_keys, sysctl_steps)
@@ -44,8 +44,7 @@ def parse_ports(value, path):
 
 
 def validate_publish(path, item, default_state):
-    spec = {k: item.get(k) for k in ITEM_KEYS}
-    spec["state"] = spec["state"] or default_state
+    spec = item_spec(item, ITEM_KEYS, default_state)
     if spec["host_port"] is None:
         raise ValidationError("is required", field(path, "host_port"))
     spec["host_ports"] = parse_ports(spec["host_port"], field(path, "host_port"))

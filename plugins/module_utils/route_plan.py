@@ -14,7 +14,7 @@ import ipaddress
 import socket
 
 from . import validate
-from .edge import batch_items, field
+from .edge import batch_items, field, item_spec
 from .errors import ConflictError, ValidationError
 from .link_common import where
 from .netlink import Kernel
@@ -25,8 +25,7 @@ ITEM_KEYS = ("dst", "via", "dev", "onlink", "metric", "state")
 
 
 def validate_route(path, item, default_state):
-    spec = {k: item.get(k) for k in ITEM_KEYS}
-    spec["state"] = spec["state"] or default_state
+    spec = item_spec(item, ITEM_KEYS, default_state)
     spec["dst"] = validate.network(spec["dst"], field(path, "dst"))
     spec["metric"] = spec["metric"] or 0
     if spec["state"] == "absent":

@@ -15,7 +15,7 @@ import os
 import socket
 
 from . import validate
-from .edge import field
+from .edge import field, item_spec
 from .errors import ConflictError, ValidationError
 from .link_common import (address_steps, is_ours, parse_addresses, plan_link_batch, require_netns,
                           sorted_addresses, where)
@@ -28,8 +28,7 @@ ITEM_KEYS = ("name", "peer", "netns", "peer_netns", "bridge", "hairpin", "addres
 
 def validate_pair(path, item, default_state, check_mode=False, warnings=None):
     """Check one item; return it normalised.  Nothing here touches the kernel but existence checks."""
-    spec = {k: item.get(k) for k in ITEM_KEYS}
-    spec["state"] = item.get("state") or default_state
+    spec = item_spec(item, ITEM_KEYS, default_state)
     validate.ifname(item.get("name"), field(path, "name"))
     for key in ("netns", "peer_netns"):
         if item.get(key) is not None:

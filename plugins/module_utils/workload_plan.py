@@ -19,7 +19,7 @@ import subprocess
 import time
 
 from . import validate
-from .edge import batch_items, field
+from .edge import batch_items, field, item_spec
 from .errors import KernelError, ValidationError
 from .netlink import netns_exists
 from .reconcile import ItemPlan, Step
@@ -95,8 +95,7 @@ def plan_workloads(params, stack):
     items = batch_items(params, "workloads", ITEM_KEYS)
     specs = []
     for path, item in items:
-        spec = {k: item.get(k) for k in ITEM_KEYS}
-        spec["state"] = spec["state"] or params["state"]
+        spec = item_spec(item, ITEM_KEYS, params["state"])
         validate.netns_name(spec["name"], field(path, "name"))  # also a file name
         if spec["state"] == "present":
             if not spec["command"]:

@@ -121,7 +121,7 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import FIREWALL_OPTIONS, batch_spec, run
 from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades
 
 ITEM_OPTIONS = dict(
@@ -138,8 +138,7 @@ def main():
     module = AnsibleModule(**batch_spec(
         ITEM_OPTIONS, "source", "networks",
         ip_forward=dict(type="bool", default=True),
-        netns=dict(type="str"),
-        backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+        **FIREWALL_OPTIONS,
     ))
     run(module, "nat_masquerade", plan_masquerades, "masquerades")
 

@@ -75,7 +75,7 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import FIREWALL_OPTIONS, batch_spec, run
 from ansible_collections.nsbridge.network.plugins.module_utils.isolation_plan import plan_isolation
 
 ITEM_OPTIONS = dict(
@@ -89,8 +89,7 @@ def main():
     module = AnsibleModule(**batch_spec(
         ITEM_OPTIONS, "bridge", "networks",
         peers=dict(type="list", elements="str"),
-        netns=dict(type="str"),
-        backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+        **FIREWALL_OPTIONS,
     ))
     run(module, "network_isolation", plan_isolation, "isolation")
 

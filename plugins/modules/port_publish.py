@@ -123,7 +123,7 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import FIREWALL_OPTIONS, batch_spec, run
 from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import plan_publishes
 
 ITEM_OPTIONS = dict(
@@ -141,8 +141,7 @@ ITEM_OPTIONS = dict(
 def main():
     module = AnsibleModule(**batch_spec(
         ITEM_OPTIONS, "host_port", "ports",
-        netns=dict(type="str"),
-        backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
+        **FIREWALL_OPTIONS,
     ))
     run(module, "port_publish", plan_publishes, "published")
 
