@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, ".collections"))
 from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.fw_iptables import CHAIN_MAP  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import (  # noqa: E402
-    masquerade_rules, publish_rules)
+    masquerade_rules, publish_rules, stamp)
 from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import plan_publishes  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import apply_plans  # noqa: E402
@@ -74,9 +74,12 @@ def per_rule_commands(tool, publish, masq):
     rules = []
     for item in publish:
         scope = "publish:tcp:*:%d" % item["host_port"]
-        rules += publish_rules(scope, "tcp", item["host_port"], item["destination"], 80, None, None, True, False)
+        rules += stamp(publish_rules(scope, "tcp", item["host_port"], item["destination"], 80, None, None, True,
+                                     False), "nsbridge %s bench " % scope)
     for item in masq:
-        rules += masquerade_rules("masq:" + item["source"], item["source"], item["bridge"], None, True)
+        scope = "masq:" + item["source"]
+        rules += stamp(masquerade_rules(scope, item["source"], item["bridge"], None, True),
+                       "nsbridge %s bench " % scope)
     for table, chain, _b in CHAIN_MAP.values():
         subprocess.run([tool, "-t", table, "-N", chain], check=True)
     for rule in rules:

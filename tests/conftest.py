@@ -125,11 +125,11 @@ class Sandbox:
             for path in (record, record[:-4] + ".log"):
                 if os.path.exists(path):
                     os.unlink(path)
-        # sysctl values nsbridge remembered for these namespaces die with them
+        # sysctl values and nftables snapshots nsbridge keeps for these namespaces die with them
         for name in self.namespaces():
-            marker = "sysctl-%s-" % netns_id(name)
+            cookie = netns_id(name)
             for saved in os.listdir("/run/nsbridge") if os.path.isdir("/run/nsbridge") else []:
-                if saved.startswith(marker):
+                if saved.startswith("sysctl-%s-" % cookie) or saved == "nft-%s.json" % cookie:
                     os.unlink(os.path.join("/run/nsbridge", saved))
         # namespaces first: their links go with them; the host namespace last
         for name in sorted(self.namespaces(), key=lambda n: n == self.host):

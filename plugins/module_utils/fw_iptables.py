@@ -17,12 +17,13 @@ commit per table whose error is raised.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import sys
 
 from .errors import KernelError
 from .fw_lock import lock
 from .fw_rules import JUMP_COMMENT
-from .ipt_entry import build as build_entry
+from .ipt_entry import build as build_entry, chain_comments, read_table
 from .netlink import entered
 
 XTABLES_LOCK = "/run/xtables.lock"  # the lock iptables itself takes
@@ -53,6 +54,7 @@ class IptablesBackend:
         self.netns = netns
         self._lock = None
         self._tables = {}
+        self._present = set()  # tables that exist here, as observed
         self._pending = {"add": [], "delete": []}
 
     # -- locking and observation
@@ -88,19 +90,25 @@ class IptablesBackend:
         return self._tables[name]
 
     def observe(self):
-        """{logical chain: [comment, ...]} of our rules, in order (duplicates kept)."""
-        _iptc()  # fail early and clearly when python-iptables or libiptc is missing
-        out = {}
+        """{logical chain: [comment, ...]} of our rules, in order (duplicates kept).
+
+        Read with one getsockopt per table (see ipt_entry.read_table): python-iptables and
+        libiptc are loaded only when something is to be written.
+        """
+        if importlib.util.find_spec("iptc") is None:  # fail early and clearly, without loading it
+            raise KernelError("backend iptables needs python-iptables on the managed host")
+        out = {logical: [] for logical in CHAIN_MAP}
         existing = self._existing_tables()
+        self._present = existing
         with entered(self.netns):
-            for logical, (tname, chain, _builtin) in CHAIN_MAP.items():
-                out[logical] = []
-                if tname not in existing:
-                    continue  # never instantiate a table just to look at it
-                table = self._table(tname)
-                if not table.is_chain(chain):
+            for tname in sorted({t for t, _c, _b in CHAIN_MAP.values()} & existing):
+                found = read_table(tname)  # never instantiate a table just to look at it
+                if found is None:
                     continue
-                out[logical] = _chain_comments(table, chain)
+                chains = chain_comments(found[0], found[1], "NSBRIDGE-")
+                for logical, (table, chain, _builtin) in CHAIN_MAP.items():
+                    if table == tname:
+                        out[logical] = chains.get(chain, [])
         return out
 
     # -- staging
@@ -118,7 +126,7 @@ class IptablesBackend:
             try:
                 for logical, comment in self._pending["delete"]:
                     tname, chain, _b = CHAIN_MAP[logical]
-                    if tname not in self._tables:
+                    if tname not in self._present:
                         continue
                     table = self._table(tname)
                     if not table.is_chain(chain):
@@ -141,8 +149,8 @@ class IptablesBackend:
                     _add(iptc, table, chain, rule)
                     touched.add(tname)
                 for logical, (tname, chain, builtin) in CHAIN_MAP.items():
-                    if logical not in chains_in_use and tname not in self._tables:
-                        continue  # nothing of ours can be in a table we never opened
+                    if logical not in chains_in_use and tname not in self._present and tname not in self._tables:
+                        continue  # nothing of ours can be in a table that did not exist
                     table = self._table(tname)
                     if logical in chains_in_use:
                         if self._ensure_chain(iptc, table, logical):

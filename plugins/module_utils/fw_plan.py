@@ -19,7 +19,7 @@ import struct
 import subprocess
 
 from .errors import KernelError, ValidationError
-from .fw_rules import CHAINS, scope_of
+from .fw_rules import CHAINS, COMMENT_PREFIX, is_complete, item_tag, stamp
 from .netlink import entered, netns_exists
 from .reconcile import ItemPlan, Step
 
@@ -84,23 +84,31 @@ class FirewallPlanner:
     def __init__(self, backend):
         self.backend = backend
         observed = backend.observe()
-        self.by_scope = collections.defaultdict(collections.Counter)
+        self.by_scope = {}  # scope -> [(logical chain, comment)] in observed order
         for logical in CHAINS:
-            for comment in observed.get(logical, []):
-                scope = scope_of(comment)
-                if scope is not None:
-                    self.by_scope[scope][(logical, comment)] += 1
-        self.final = {scope: dict(counter) for scope, counter in self.by_scope.items()}
+            for comment in observed.get(logical, ()):
+                parts = comment.split(" ") if comment else ()
+                if len(parts) == 4 and parts[0] == COMMENT_PREFIX:
+                    self.by_scope.setdefault(parts[1], []).append((logical, comment))
+        self.final = {scope: entries for scope, entries in self.by_scope.items()}
 
-    def plan_item(self, key, name, scope, rules, describe, also=()):
-        """Plan one item: ``rules`` is the full desired list (empty for absent).
+    def plan_item(self, key, name, scope, ident, make_rules, also=()):
+        """Plan one item.  ``ident``: everything its rules are made from (None: absent, no rules);
+        ``make_rules()`` makes them, called only when the item is not already in place.
 
         ``also``: further scopes this item removes entirely (absent matching more than one).
         """
-        have = collections.Counter(self.by_scope.get(scope, collections.Counter()))
+        found = self.by_scope.get(scope, [])
+        tag = None if ident is None else item_tag(scope, ident)
+        if tag is not None and found and not also and is_complete([c for _l, c in found], tag):
+            # in place: exactly this item's rules, once each; nothing is generated or rendered
+            state = {"id": tag[-13:-1], "count": len(found)}
+            return ItemPlan(key, name, state, dict(state), [])
+        have = collections.Counter(found)
         for other in also:
-            have.update(self.by_scope.get(other, collections.Counter()))
-            self.final[other] = {}
+            have.update(self.by_scope.get(other, ()))
+            self.final[other] = []
+        rules = stamp(make_rules(), tag) if tag is not None else []
         want = {(r.chain, r.comment): r for r in rules}
         steps = []
         for (logical, comment), count in sorted(have.items()):
@@ -111,14 +119,13 @@ class FirewallPlanner:
         for (logical, comment), rule in want.items():
             if (logical, comment) not in have:
                 steps.append(Step("add %s" % render(rule), _stager(self.backend.stage_add, rule)))
-        self.final[scope] = {k: 1 for k in want}
-        before = describe(sorted(have), self._known(rules)) if have else None
-        after = describe(sorted(want), self._known(rules)) if rules else None
+        self.final[scope] = list(want)
+        known = {k: render(r) for k, r in want.items()}
+        before = {"count": sum(have.values()), "rules": describe_rules(sorted(have.elements()), known)} if have else None
+        after = None
+        if rules:
+            after = {"id": tag[-13:-1], "count": len(rules), "rules": [known[k] for k in sorted(want)]}
         return ItemPlan(key, name, before, after, steps)
-
-    @staticmethod
-    def _known(rules):
-        return {(r.chain, r.comment): render(r) for r in rules}
 
     def chains_in_use(self):
         return {logical for entries in self.final.values() for (logical, _c) in entries}
@@ -136,11 +143,9 @@ def _stager(fn, *args):
 
 
 def describe_rules(entries, known):
-    """before/after for a diff: the rules as lines, stale ones by their id."""
-    lines = []
-    for logical, comment in entries:
-        lines.append(known.get((logical, comment)) or "-A %s ... (rule %s)" % (logical, comment.split(" ", 1)[1]))
-    return {"rules": lines}
+    """The rules as lines for a diff; a rule that is going away, by its id."""
+    return [known.get((logical, comment)) or "-A %s ... (rule %s)" % (logical, comment.split(" ", 1)[1])
+            for logical, comment in entries]
 
 
 # -- per-namespace sysctls the firewall needs, remembered so absent can put them back

@@ -3,12 +3,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backend-neutral firewall rules and what each module item asks for.
 
-Every rule nsbridge writes carries a comment ``nsbridge <scope> <hash>``:
+Every rule nsbridge writes carries a comment ``nsbridge <scope> <id> <i>/<n>``:
 *scope* names the item that owns it (``masq:10.10.0.0/16``,
-``publish:tcp:0.0.0.0:8080``) and *hash* is a digest of the rule's whole
-spec.  Re-runs and ``state: absent`` find exactly their rules by comment;
-a rule whose spec changed has a new hash, so the old one is replaced, never
-matched loosely.
+``publish:tcp:*:8080``), *id* is a digest of everything the item's rules are
+made from (and of ``RULES_VERSION``), and ``i/n`` numbers the item's *n*
+rules.  Re-runs and ``state: absent`` find exactly their rules by comment; an
+item whose spec changed has a new id, so its old rules are replaced, never
+matched loosely.  An item is unchanged when its scope holds exactly the rules
+``1/n`` .. ``n/n`` of its id, once each: a no-op run neither generates nor
+renders a single rule.
 
 Logical chains (each backend maps them onto its own owned chains):
 
@@ -21,9 +24,9 @@ Logical chains (each backend maps them onto its own owned chains):
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Optional, Tuple
 
 COMMENT_PREFIX = "nsbridge"
@@ -33,6 +36,10 @@ NAT_CHAINS = ("prerouting", "output", "postrouting")
 # a packet DNATed from a bridge back onto it (hairpin) or from 127.0.0.1 gets this
 # bit, and the postrouting rule masquerades it so the reply comes back through us
 HAIRPIN_MARK = 0x00800000
+# bump whenever the rules generated from the same item spec change (masquerade_rules,
+# publish_rules, isolation_rules): every item's id changes with it, so re-runs rewrite
+# their rules.  tests/unit/test_fw_rules.py fingerprints the generators to catch a miss.
+RULES_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -57,24 +64,41 @@ class Rule:
     to_port: Optional[int] = None
     set_mark: Optional[int] = None         # MARK --or-mark
     first: bool = False                    # goes before every accept in its chain (isolation drops)
-
-    @functools.cached_property
-    def digest(self):
-        spec = tuple((f, getattr(self, f)) for f in _SPEC_FIELDS)
-        return hashlib.sha256(repr(spec).encode()).hexdigest()[:12]
-
-    @functools.cached_property
-    def comment(self):
-        return "%s %s %s" % (COMMENT_PREFIX, self.scope, self.digest)
+    comment: Optional[str] = None          # set by stamp()
 
 
-_SPEC_FIELDS = tuple(f.name for f in fields(Rule) if f.name != "scope")
+def item_id(ident):
+    """The id of an item whose rules are made from ``ident`` (a tuple of plain values)."""
+    return hashlib.blake2b(repr((RULES_VERSION,) + tuple(ident)).encode(), digest_size=6).hexdigest()
+
+
+def item_tag(scope, ident):
+    """The comment prefix every rule of the item carries: ``nsbridge <scope> <id> ``."""
+    return "%s %s %s " % (COMMENT_PREFIX, scope, item_id(ident))
+
+
+def stamp(rules, tag):
+    """The rules with their comments: ``<tag><i>/<n>``."""
+    n = len(rules)
+    return [dataclasses.replace(rule, comment="%s%d/%d" % (tag, i, n)) for i, rule in enumerate(rules, 1)]
+
+
+def is_complete(comments, tag):
+    """True if ``comments`` are exactly the rules 1/n..n/n of ``tag``, each once."""
+    cut = len(tag)
+    seen = set()
+    for comment in comments:
+        if not comment.startswith(tag):
+            return False
+        seen.add(comment[cut:])
+    n = len(comments)
+    return len(seen) == n and seen == {"%d/%d" % (i, n) for i in range(1, n + 1)}
 
 
 def scope_of(comment):
     """The owning scope of one of our comments, or None for anything else."""
     parts = (comment or "").split(" ")
-    if len(parts) == 3 and parts[0] == COMMENT_PREFIX:
+    if len(parts) == 4 and parts[0] == COMMENT_PREFIX:
         return parts[1]
     return None
 

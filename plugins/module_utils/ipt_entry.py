@@ -99,3 +99,104 @@ def build(rule):
     target_offset = 112 + len(matches)
     tail = _ENTRY_TAIL.pack(0, target_offset, target_offset + len(target), 0, 0, 0)
     return ip + tail + matches + target
+
+
+# -- reading: the kernel's table blob, straight from getsockopt (no libiptc, no python-iptables)
+
+IPT_SO_GET_INFO, IPT_SO_GET_ENTRIES = 64, 65
+_GETINFO = struct.Struct("=32sI5I5III")                      # struct ipt_getinfo (84 bytes)
+_GET_ENTRIES_HEAD = 40                                        # struct ipt_get_entries up to entrytable[]
+_OFFSETS = struct.Struct("=HH")                               # target_offset, next_offset at byte 88
+_COMMENT_BLOCK = _align(_HEADER.size + 256)                   # a comment match: header + 256 bytes
+_COMMENT_HEAD = struct.pack("=H", _COMMENT_BLOCK) + b"comment\0"
+_libc = None
+
+
+def _getsockopt(fd, option, buf):
+    import ctypes
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.getsockopt.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                                     ctypes.POINTER(ctypes.c_uint32)]
+    size = ctypes.c_uint32(len(buf))
+    if _libc.getsockopt(fd, socket.IPPROTO_IP, option, buf, ctypes.byref(size)) != 0:
+        return ctypes.get_errno()
+    return 0
+
+
+def read_table(name):
+    """(blob, hook offsets) of table ``name`` in the current namespace, or None if it has none.
+
+    One getsockopt copies the whole table (what ``iptables-legacy-save`` reads first); the
+    caller must have checked /proc/net/ip_tables_names, since asking for a table loads it.
+    """
+    import ctypes
+    import errno
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sock:
+        for _attempt in range(10):
+            info = ctypes.create_string_buffer(name.encode().ljust(_GETINFO.size, b"\0"), _GETINFO.size)
+            err = _getsockopt(sock.fileno(), IPT_SO_GET_INFO, info)
+            if err == errno.ENOENT:
+                return None
+            if err:
+                raise OSError(err, "reading iptables table %s" % name)
+            fields = _GETINFO.unpack(info.raw)
+            hooks, valid, size = fields[2:7], fields[1], fields[-1]
+            buf = ctypes.create_string_buffer(_GET_ENTRIES_HEAD + size)
+            ctypes.memmove(buf, name.encode(), len(name))
+            struct.pack_into("=I", buf, 32, size)
+            err = _getsockopt(sock.fileno(), IPT_SO_GET_ENTRIES, buf)
+            if err == errno.EAGAIN:
+                continue  # the table changed between the two calls
+            if err:
+                raise OSError(err, "reading iptables table %s" % name)
+            starts = {hooks[i] for i in range(5) if valid & (1 << i)}
+            return buf.raw[_GET_ENTRIES_HEAD:_GET_ENTRIES_HEAD + size], starts
+    raise OSError(errno.EAGAIN, "iptables table %s kept changing while being read" % name)
+
+
+def _comment_at(blob, start, target):
+    """The comment of the entry at ``start`` whose target is at ``target``, or None."""
+    head = target - _COMMENT_BLOCK
+    if head >= start + 112 and blob[head:head + 10] == _COMMENT_HEAD:
+        # nsbridge puts the comment last: one slice instead of a walk
+        return blob[head + _HEADER.size:target].split(b"\0", 1)[0].decode()
+    pos = start + 112
+    while pos + _HEADER.size <= target:
+        size = struct.unpack_from("=H", blob, pos)[0]
+        if blob[pos + 2:pos + 10] == b"comment\0":
+            return blob[pos + _HEADER.size:pos + size].split(b"\0", 1)[0].decode()
+        if size < _HEADER.size:
+            break
+        pos += size
+    return None
+
+
+def chain_comments(blob, starts, prefix):
+    """{chain: [comment or None per rule]} for the user chains named ``prefix``*, in rule order."""
+    out = {}
+    current = None
+    pos, end = 0, len(blob)
+    unpack = _OFFSETS.unpack_from
+    while pos < end:
+        target, step = unpack(blob, pos + 88)
+        if step == 0:
+            break
+        t = pos + target
+        is_head = blob[t + 2:t + 8] == b"ERROR\0"
+        if is_head or pos in starts:
+            if current is not None and out[current]:
+                out[current].pop()  # a user chain ends with its unconditional RETURN
+            current = None
+            if is_head:
+                chain = blob[t + _HEADER.size:t + _HEADER.size + 32].split(b"\0", 1)[0].decode()
+                if chain.startswith(prefix):
+                    current = chain
+                    out[chain] = []
+                pos += step
+                continue
+        if current is not None:
+            out[current].append(_comment_at(blob, pos, t))
+        pos += step
+    return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from . import validate
 from .edge import batch_items, field, item_spec
-from .fw_plan import FirewallPlanner, describe_rules, open_backend
+from .fw_plan import FirewallPlanner, open_backend
 from .fw_rules import isolation_rules
 
 ITEM_KEYS = ("bridge", "isolated", "internal", "state")
@@ -32,8 +32,10 @@ def plan_isolation(params, stack):
     plans = []
     for path, spec in specs:
         scope = "isolate:" + spec["bridge"]
-        rules = []
+        ident = None
         if spec["state"] == "present" and (spec["isolated"] or spec["internal"]):
-            rules = isolation_rules(scope, spec["bridge"], peers, spec["internal"])
-        plans.append(planner.plan_item(path or spec["bridge"], spec["bridge"], scope, rules, describe_rules))
+            ident = ("isolate", spec["bridge"], spec["internal"], tuple(sorted(peers)))
+        plans.append(planner.plan_item(path or spec["bridge"], spec["bridge"], scope, ident,
+                                       lambda spec=spec, scope=scope: isolation_rules(
+                                           scope, spec["bridge"], peers, spec["internal"])))
     return plans, {"backend": chosen, "_commit": planner.commit}

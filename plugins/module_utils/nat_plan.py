@@ -8,7 +8,7 @@ from __future__ import annotations
 from . import validate
 from .edge import batch_items, field, item_spec
 from .errors import ValidationError
-from .fw_plan import FirewallPlanner, describe_rules, forwarding_steps, open_backend
+from .fw_plan import FirewallPlanner, forwarding_steps, open_backend
 from .fw_rules import masquerade_rules
 
 ITEM_KEYS = ("source", "bridge", "out_interface", "forward", "exclude", "accept_from", "state")
@@ -47,10 +47,14 @@ def plan_masquerades(params, stack):
     plans = []
     for path, spec in specs:
         scope = "masq:" + spec["source"]
-        rules = [] if spec["state"] == "absent" else masquerade_rules(
-            scope, spec["source"], spec["bridge"], spec["out_interface"], spec["forward"],
-            spec["exclude"], spec["accept_from"])
-        plans.append(planner.plan_item(path or spec["source"], spec["source"], scope, rules, describe_rules))
+        ident = None
+        if spec["state"] == "present":
+            ident = ("masq", spec["source"], spec["bridge"], spec["out_interface"], spec["forward"],
+                     tuple(spec["exclude"]), tuple(spec["accept_from"]))
+        plans.append(planner.plan_item(path or spec["source"], spec["source"], scope, ident,
+                                       lambda spec=spec, scope=scope: masquerade_rules(
+                                           scope, spec["source"], spec["bridge"], spec["out_interface"],
+                                           spec["forward"], spec["exclude"], spec["accept_from"])))
 
     netns = params.get("netns")
     present = [p for p, (_path, s) in zip(plans, specs) if s["state"] == "present"]

@@ -14,12 +14,13 @@ from __future__ import annotations
 import socket
 import struct
 
-from .rtnl_dump import _attrs, _cstr, _dump
+from .rtnl_dump import NLM_F_REQUEST, _attrs, _cstr, _dump
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_NFTABLES = 10
-NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETRULE = 1, 4, 7
-NFT_MSG_NEWTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE = 0, 3, 6
+NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETRULE, NFT_MSG_GETGEN = 1, 4, 7, 16
+NFT_MSG_NEWTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWGEN = 0, 3, 6, 15
+NFTA_GEN_ID = 1
 NFTA_TABLE_NAME = 1
 NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME, NFTA_CHAIN_HOOK = 1, 3, 4
 NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_HANDLE, NFTA_RULE_USERDATA = 1, 2, 3, 7
@@ -51,12 +52,21 @@ class NftReader:
     def close(self):
         self.sock.close()
 
-    def _each(self, kind, reply, family, attrs=b""):
+    def _each(self, kind, reply, family, attrs=b"", **flags):
         self.seq += 1
         body = _NFGENMSG.pack(family, 0, 0) + attrs
-        for mtype, buf, off, end in _dump(self.sock, _msg(kind), body, self.seq):
+        for mtype, buf, off, end in _dump(self.sock, _msg(kind), body, self.seq, **flags):
             if mtype == _msg(reply):
                 yield buf, off + _NFGENMSG.size, end
+
+    def genid(self):
+        """The ruleset generation of this namespace: every nf_tables commit (any table, any tool,
+        iptables-nft included) moves it, so an unchanged genid means an unchanged ruleset."""
+        for buf, start, end in self._each(NFT_MSG_GETGEN, NFT_MSG_NEWGEN, socket.AF_UNSPEC, flags=NLM_F_REQUEST):
+            for atype, s, _ln in _attrs(buf, start, end):
+                if atype == NFTA_GEN_ID:
+                    return struct.unpack_from(">I", buf, s)[0]
+        return None
 
     def tables(self, family=FAMILY_IP):
         out = set()

@@ -11,7 +11,7 @@ import re
 from . import validate
 from .edge import batch_items, field, item_spec
 from .errors import ConflictError, ValidationError
-from .fw_plan import (FirewallPlanner, conntrack_flush_step, describe_rules, forwarding_steps, open_backend,
+from .fw_plan import (FirewallPlanner, conntrack_flush_step, forwarding_steps, open_backend,
                       restore_steps, saved_keys, sysctl_steps)
 from .fw_rules import publish_rules
 from .netlink import entered
@@ -127,6 +127,15 @@ class PortIndex:
                     yield other
 
 
+def _rules(scope, spec):
+    rules = []
+    (h0, h1), d0 = spec["host_ports"], spec["destination_ports"][0]
+    for offset in range(h1 - h0 + 1):
+        rules += publish_rules(scope, spec["protocol"], h0 + offset, spec["destination"], d0 + offset,
+                               spec["host_ip"], spec["bridge"], spec["local"], spec["localhost"])
+    return rules
+
+
 def plan_publishes(params, stack):
     items = batch_items(params, "ports", ITEM_KEYS)
     specs = [(path, validate_publish(path, item, params["state"])) for path, item in items]
@@ -156,20 +165,18 @@ def plan_publishes(params, stack):
                                 % (scope.split(":", 1)[1], other.split(":", 1)[1]), field(path, "host_port"))
     plans = []
     for (path, spec), scope in zip(specs, scopes):
-        rules = []
+        ident = None
         if spec["state"] == "present":
-            (h0, h1), d0 = spec["host_ports"], spec["destination_ports"][0]
-            for offset in range(h1 - h0 + 1):
-                rules += publish_rules(scope, spec["protocol"], h0 + offset, spec["destination"], d0 + offset,
-                                       spec["host_ip"], spec["bridge"], spec["local"], spec["localhost"])
+            ident = ("publish", spec["protocol"], spec["host_ports"], spec["destination"],
+                     spec["destination_ports"][0], spec["host_ip"], spec["bridge"], spec["local"], spec["localhost"])
         also = ()
         if spec["state"] == "absent" and spec["host_ip"] is None:
             # absent without host_ip: the port on every host address it is published on
             proto, _ip, first, last = _parse_scope(scope)
             also = [other for other in planner.by_scope if other.startswith("publish:") and other != scope
                     and _parse_scope(other)[0] == proto and _parse_scope(other)[2:] == (first, last)]
-        plan = planner.plan_item(path or scope.split(":", 1)[1], scope.split(":", 1)[1], scope, rules,
-                                 describe_rules, also)
+        plan = planner.plan_item(path or scope.split(":", 1)[1], scope.split(":", 1)[1], scope, ident,
+                                 lambda spec=spec, scope=scope: _rules(scope, spec), also)
         if spec["state"] == "present" and spec["localhost"]:
             if not interface_exists(netns, spec["bridge"]) and not params.get("_check_mode"):
                 raise ValidationError("bridge %r does not exist (localhost sets route_localnet on it)"

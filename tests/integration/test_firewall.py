@@ -9,6 +9,7 @@ The host's FORWARD policy is DROP and Docker's rule set is loaded first.
 """
 
 import json
+import shlex
 import os
 import subprocess
 import sys
@@ -270,3 +271,50 @@ def test_exclude_keeps_source_and_accept_from_lets_peers_in(docker_host):
     box.run("nat_masquerade", source="10.10.0.0/24", bridge="br0", backend=backend)
     assert box.fetch(box.c1, "203.0.113.2", 8000) == "outside 203.0.113.1", "without exclude: masqueraded"
     assert box.fetch(box.outside, "10.10.0.2", 80) is None, "without accept_from: FORWARD drops new connections"
+
+
+def _delete_one_of_ours(sandbox, backend, chain_hint):
+    """Delete, by hand, the first nsbridge rule in our forward chain (a foreign tool's edit)."""
+    if backend == "iptables":
+        sandbox.sh(None, "iptables-legacy", "-D", "NSBRIDGE-FORWARD", "1")
+        return
+    listing = json.loads(sandbox.sh(None, "nft", "-j", "-a", "list", "chain", "ip", "nsbridge", chain_hint).stdout)
+    handle = next(e["rule"]["handle"] for e in listing["nftables"] if "rule" in e)
+    sandbox.sh(None, "nft", "delete", "rule", "ip", "nsbridge", chain_hint, "handle", str(handle))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rules_changed_by_hand_are_repaired_and_nothing_else_is_rewritten(sandbox, backend):
+    """A no-op run decides from the items' ids without generating rules; it must still notice
+    a rule of its own that someone deleted or duplicated, and repair exactly that."""
+    ports = {"backend": backend, "ports": [{"host_port": 9000 + i, "destination": "10.0.0.%d" % (2 + i)}
+                                           for i in range(5)]}
+    sandbox.run("port_publish", **ports)
+    whole = sorted(our_comments(sandbox, backend))
+    assert sandbox.run("port_publish", **ports)["changed"] is False
+
+    _delete_one_of_ours(sandbox, backend, "forward")
+    assert len(our_comments(sandbox, backend)) == len(whole) - 1
+    check = sandbox.run("port_publish", check=True, diff=True, **ports)
+    assert check["changed"]
+    assert len(check["diff"]["after"]) == 1, "only the damaged item is planned: %s" % check["diff"]
+    repaired = sandbox.run("port_publish", **ports)
+    assert [r["name"] for r in repaired["results"] if r["changed"]] == [next(iter(check["diff"]["after"]))]
+    assert all(a.startswith("add ") for r in repaired["results"] for a in r["actions"]), "only the missing rule added"
+    assert sorted(our_comments(sandbox, backend)) == whole
+    assert sandbox.run("port_publish", **ports)["changed"] is False
+
+    # a duplicate of one of our rules (same comment) is removed again
+    if backend == "iptables":
+        line = next(l for l in sandbox.sh(None, "iptables-legacy-save", "-t", "filter").stdout.splitlines()
+                    if l.startswith("-A NSBRIDGE-FORWARD") and "nsbridge publish" in l)
+        sandbox.sh(None, "iptables-legacy", *shlex.split(line))
+    else:
+        sandbox.sh(None, "nft", "add", "rule", "ip", "nsbridge", "forward", "ip", "daddr", "10.0.0.2", "accept",
+                   "comment", '"%s"' % next(c for c in whole if "publish:tcp:*:9000 " in c))
+    assert len(our_comments(sandbox, backend)) == len(whole) + 1
+    fixed = sandbox.run("port_publish", **ports)
+    assert fixed["changed"] and sorted(our_comments(sandbox, backend)) == whole
+    sandbox.run("port_publish", state="absent", ports=[{"host_port": p["host_port"]} for p in ports["ports"]],
+                backend=backend)
+    assert our_comments(sandbox, backend) == []
