@@ -147,7 +147,10 @@ class Namespace:
     def nsid_of(self, other):
         """The id this namespace knows namespace ``other`` by (None: not known here)."""
         if other not in self._nsids:
-            fd = os.open(netns_path(other) if other else "/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                fd = os.open(netns_path(other) if other else "/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return None  # gone (or not made yet): nothing here can be in it
             try:
                 self._nsids[other] = self.reader.nsid(fd)
             finally:

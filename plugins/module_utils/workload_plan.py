@@ -29,11 +29,16 @@ WORKLOAD_DIR = "/run/nsbridge/workloads"
 
 
 def _start_time(pid):
+    """The start time of live process ``pid``; None if it is gone or a zombie nobody reaped yet
+    (its parent may be an init that never reaps, or the process that started it)."""
     try:
         with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 def _digest(netns, command):

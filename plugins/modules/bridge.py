@@ -110,24 +110,13 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.bridge_plan import plan_bridges
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
-
-ITEM_OPTIONS = dict(
-    name=dict(type="str"),
-    addresses=dict(type="list", elements="str"),
-    mtu=dict(type="int"),
-    stp=dict(type="bool", default=False),
-    ports=dict(type="list", elements="str"),
-    netns=dict(type="str"),
-)
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
 
 
 def main():
-    module = AnsibleModule(**batch_spec(
-        ITEM_OPTIONS, "name", "bridges",
-    ))
-    run(module, "bridge", plan_bridges, "bridges")
+    spec, plan, result_key = entry("bridge")
+    run(AnsibleModule(**spec), "bridge", plan, result_key)
 
 
 if __name__ == "__main__":

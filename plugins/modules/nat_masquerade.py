@@ -99,7 +99,10 @@ backend:
   type: str
   sample: nftables
 masquerades:
-  description: Per present network, the rules nsbridge keeps for it, as iptables-like lines.
+  description:
+    - Per present network, C(id) (a digest of its spec, carried in its rules' comments) and C(count) (its
+      number of rules); C(rules), its rules as iptables-like lines, when this run changes (or would change) it.
+    - An item already in place is checked by id without generating its rules.
   returned: always
   type: list
   elements: dict
@@ -121,26 +124,13 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import FIREWALL_OPTIONS, batch_spec, run
-from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades
-
-ITEM_OPTIONS = dict(
-    source=dict(type="str"),
-    bridge=dict(type="str"),
-    out_interface=dict(type="str"),
-    forward=dict(type="bool", default=True),
-    exclude=dict(type="list", elements="str"),
-    accept_from=dict(type="list", elements="str"),
-)
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
 
 
 def main():
-    module = AnsibleModule(**batch_spec(
-        ITEM_OPTIONS, "source", "networks",
-        ip_forward=dict(type="bool", default=True),
-        **FIREWALL_OPTIONS,
-    ))
-    run(module, "nat_masquerade", plan_masquerades, "masquerades")
+    spec, plan, result_key = entry("nat_masquerade")
+    run(AnsibleModule(**spec), "nat_masquerade", plan, result_key)
 
 
 if __name__ == "__main__":

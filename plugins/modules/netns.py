@@ -63,19 +63,13 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
 from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
-from ansible_collections.nsbridge.network.plugins.module_utils.netns_plan import plan_namespaces
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="list", elements="str", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        supports_check_mode=True,
-    )
-    run(module, "netns", plan_namespaces, "namespaces")
+    spec, plan, result_key = entry("netns")
+    run(AnsibleModule(**spec), "netns", plan, result_key)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,10 @@ backend:
   returned: always
   type: str
 isolation:
-  description: Per present network, its drop rules as iptables-like lines.
+  description:
+    - Per present network, C(id) (a digest of its spec, carried in its rules' comments) and C(count) (its
+      number of rules); C(rules), its rules as iptables-like lines, when this run changes (or would change) it.
+    - An item already in place is checked by id without generating its rules.
   returned: always
   type: list
   elements: dict
@@ -75,23 +78,13 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import FIREWALL_OPTIONS, batch_spec, run
-from ansible_collections.nsbridge.network.plugins.module_utils.isolation_plan import plan_isolation
-
-ITEM_OPTIONS = dict(
-    bridge=dict(type="str"),
-    isolated=dict(type="bool", default=True),
-    internal=dict(type="bool", default=False),
-)
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
 
 
 def main():
-    module = AnsibleModule(**batch_spec(
-        ITEM_OPTIONS, "bridge", "networks",
-        peers=dict(type="list", elements="str"),
-        **FIREWALL_OPTIONS,
-    ))
-    run(module, "network_isolation", plan_isolation, "isolation")
+    spec, plan, result_key = entry("network_isolation")
+    run(AnsibleModule(**spec), "network_isolation", plan, result_key)
 
 
 if __name__ == "__main__":

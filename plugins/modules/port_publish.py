@@ -106,7 +106,10 @@ backend:
   type: str
   sample: iptables
 published:
-  description: Per present item, the rules nsbridge keeps for it, as iptables-like lines.
+  description:
+    - Per present item, C(id) (a digest of its spec, carried in its rules' comments) and C(count) (its
+      number of rules); C(rules), its rules as iptables-like lines, when this run changes (or would change) it.
+    - An item already in place is checked by id without generating its rules.
   returned: always
   type: list
   elements: dict
@@ -123,27 +126,13 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import FIREWALL_OPTIONS, batch_spec, run
-from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import plan_publishes
-
-ITEM_OPTIONS = dict(
-    host_port=dict(type="raw"),
-    destination=dict(type="str"),
-    destination_port=dict(type="raw"),
-    protocol=dict(type="str", choices=["tcp", "udp", "sctp"], default="tcp"),
-    host_ip=dict(type="str"),
-    bridge=dict(type="str"),
-    local=dict(type="bool", default=True),
-    localhost=dict(type="bool", default=False),
-)
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
 
 
 def main():
-    module = AnsibleModule(**batch_spec(
-        ITEM_OPTIONS, "host_port", "ports",
-        **FIREWALL_OPTIONS,
-    ))
-    run(module, "port_publish", plan_publishes, "published")
+    spec, plan, result_key = entry("port_publish")
+    run(AnsibleModule(**spec), "port_publish", plan, result_key)
 
 
 if __name__ == "__main__":

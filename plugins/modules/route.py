@@ -81,25 +81,13 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
-from ansible_collections.nsbridge.network.plugins.module_utils.route_plan import plan_routes
-
-ITEM_OPTIONS = dict(
-    dst=dict(type="str"),
-    via=dict(type="str"),
-    dev=dict(type="str"),
-    onlink=dict(type="bool", default=False),
-    metric=dict(type="int", default=0),
-)
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
 
 
 def main():
-    module = AnsibleModule(**batch_spec(
-        ITEM_OPTIONS, "dst", "routes",
-        purge=dict(type="bool", default=False),
-        netns=dict(type="str"),
-    ))
-    run(module, "route", plan_routes, "routes")
+    spec, plan, result_key = entry("route")
+    run(AnsibleModule(**spec), "route", plan, result_key)
 
 
 if __name__ == "__main__":

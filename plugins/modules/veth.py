@@ -148,30 +148,13 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_spec, run
-from ansible_collections.nsbridge.network.plugins.module_utils.veth_plan import plan_pairs
-
-ITEM_OPTIONS = dict(
-    name=dict(type="str"),
-    peer=dict(type="str"),
-    netns=dict(type="str"),
-    peer_netns=dict(type="str"),
-    bridge=dict(type="str"),
-    hairpin=dict(type="bool"),
-    addresses=dict(type="list", elements="str"),
-    peer_addresses=dict(type="list", elements="str"),
-    peer_gateway=dict(type="str"),
-    mtu=dict(type="int"),
-    mac=dict(type="str"),
-    peer_mac=dict(type="str"),
-)
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
+from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
 
 
 def main():
-    module = AnsibleModule(**batch_spec(
-        ITEM_OPTIONS, "name", "pairs",
-    ))
-    run(module, "veth", plan_pairs, "pairs")
+    spec, plan, result_key = entry("veth")
+    run(AnsibleModule(**spec), "veth", plan, result_key)
 
 
 if __name__ == "__main__":

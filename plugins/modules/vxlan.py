@@ -88,30 +88,13 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
 from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
-from ansible_collections.nsbridge.network.plugins.module_utils.vxlan_plan import plan_vxlan
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            vni=dict(type="int"),
-            local=dict(type="str"),
-            dev=dict(type="str"),
-            port=dict(type="int", default=4789),
-            mtu=dict(type="int"),
-            mac=dict(type="str"),
-            addresses=dict(type="list", elements="str"),
-            peers=dict(type="list", elements="dict", default=[], options=dict(
-                underlay=dict(type="str", required=True), mac=dict(type="str", required=True),
-                address=dict(type="str", required=True))),
-            netns=dict(type="str"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        supports_check_mode=True,
-    )
-    run(module, "vxlan", plan_vxlan, "vxlan")
+    spec, plan, result_key = entry("vxlan")
+    run(AnsibleModule(**spec), "vxlan", plan, result_key)
 
 
 if __name__ == "__main__":

@@ -63,24 +63,13 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
 from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
-from ansible_collections.nsbridge.network.plugins.module_utils.workload_plan import plan_workloads
 
 
 def main():
-    item = dict(name=dict(type="str", required=True), netns=dict(type="str"), command=dict(type="str"),
-                state=dict(type="str", choices=["present", "absent"]))
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"),
-            workloads=dict(type="list", elements="dict", options=item),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        required_one_of=[("name", "workloads")],
-        mutually_exclusive=[("name", "workloads")],
-        supports_check_mode=True,
-    )
-    run(module, "workload", plan_workloads, "workloads")
+    spec, plan, result_key = entry("workload")
+    run(AnsibleModule(**spec), "workload", plan, result_key)
 
 
 if __name__ == "__main__":

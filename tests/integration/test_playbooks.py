@@ -54,6 +54,15 @@ def test_site_check_build_idempotent_teardown(sandbox):
 
     again, changed, failed = playbook(sandbox, "site.yml", extra)
     assert failed == 0 and changed == 0, again.stdout[-3000:]
+    assert "Container interfaces on their bridges" not in again.stdout, "a converged host runs only the checks"
+
+    # damage what the roles made, behind their back: the next run must see it and repair it
+    sandbox.sh(p + "web1", "ip", "link", "delete", "eth0")
+    fix, changed, failed = playbook(sandbox, "site.yml", extra)
+    assert failed == 0 and changed > 0, fix.stdout[-3000:]
+    assert "egress reached the outside namespace masqueraded as 198.51.100.1" in fix.stdout
+    again, changed, failed = playbook(sandbox, "site.yml", extra)
+    assert failed == 0 and changed == 0, again.stdout[-3000:]
 
     down, changed, failed = playbook(sandbox, "teardown.yml", extra)
     assert failed == 0 and changed > 0, down.stdout[-3000:]
