@@ -14,6 +14,12 @@ from __future__ import annotations
 from .edge import FIREWALL_OPTIONS, STATE_CHOICES, batch_spec
 
 
+def _plain(**options):
+    """Keyword arguments for a module with no batch form: its options plus ``state``."""
+    return dict(argument_spec=dict(options, state=dict(type="str", choices=STATE_CHOICES, default="present")),
+                supports_check_mode=True)
+
+
 def _bridge():
     from .bridge_plan import plan_bridges
     items = dict(
@@ -48,14 +54,7 @@ def _veth():
 
 def _netns():
     from .netns_plan import plan_namespaces
-    spec = dict(
-        argument_spec=dict(
-            name=dict(type="list", elements="str", required=True),
-            state=dict(type="str", choices=STATE_CHOICES, default="present"),
-        ),
-        supports_check_mode=True,
-    )
-    return spec, plan_namespaces, "namespaces"
+    return _plain(name=dict(type="list", elements="str", required=True)), plan_namespaces, "namespaces"
 
 
 def _nat_masquerade():
@@ -130,23 +129,19 @@ def _route():
 
 def _vxlan():
     from .vxlan_plan import plan_vxlan
-    spec = dict(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            vni=dict(type="int"),
-            local=dict(type="str"),
-            dev=dict(type="str"),
-            port=dict(type="int", default=4789),
-            mtu=dict(type="int"),
-            mac=dict(type="str"),
-            addresses=dict(type="list", elements="str"),
-            peers=dict(type="list", elements="dict", default=[], options=dict(
-                underlay=dict(type="str", required=True), mac=dict(type="str", required=True),
-                address=dict(type="str", required=True))),
-            netns=dict(type="str"),
-            state=dict(type="str", choices=STATE_CHOICES, default="present"),
-        ),
-        supports_check_mode=True,
+    spec = _plain(
+        name=dict(type="str", required=True),
+        vni=dict(type="int"),
+        local=dict(type="str"),
+        dev=dict(type="str"),
+        port=dict(type="int", default=4789),
+        mtu=dict(type="int"),
+        mac=dict(type="str"),
+        addresses=dict(type="list", elements="str"),
+        peers=dict(type="list", elements="dict", default=[], options=dict(
+            underlay=dict(type="str", required=True), mac=dict(type="str", required=True),
+            address=dict(type="str", required=True))),
+        netns=dict(type="str"),
     )
     return spec, plan_vxlan, "vxlan"
 
