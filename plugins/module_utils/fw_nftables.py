@@ -148,7 +148,9 @@ class NftablesBackend:
             except (OSError, ValueError, AttributeError, KeyError):
                 pass
             snapshot = self._snapshot(reader)
-            if gen is not None and reader.genid() == gen:  # nobody committed while we read
+            if not snapshot["table"]:
+                _forget(path)  # nothing of ours here: nothing to remember either
+            elif gen is not None and reader.genid() == gen:  # nobody committed while we read
                 _store(path, {"genid": gen, "snapshot": snapshot})
             return snapshot
         finally:
@@ -226,13 +228,14 @@ class NftablesBackend:
         self._batch, self._deletes = [], []
         if commands:
             self._run(commands)
-            if self._table_exists and not chains_in_use:  # our table is gone: so is its snapshot
-                with entered(self.netns):
-                    path = os.path.join(STATE_DIR, "nft-%s.json" % netns_id(None))
-                if os.path.exists(path):
-                    os.unlink(path)
-            else:
-                self._read()  # still under our lock: the next run finds a fresh snapshot
+            self._read()  # still under our lock: the next run finds a fresh snapshot (or none)
+
+
+def _forget(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _store(path, data):
