@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
 from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.fw_iptables import CHAIN_MAP  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_plan import STATE_DIR, netns_id  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.fw_plan import forget_netns  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import (  # noqa: E402
     masquerade_rules, publish_rules, stamp)
 from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades  # noqa: E402
@@ -88,14 +88,6 @@ def per_rule_commands(tool, publish, masq):
     return len(rules)
 
 
-def forget_state(host):
-    """Remove what nsbridge remembers in /run/nsbridge for namespace ``host`` (sysctls, nft snapshot)."""
-    cookie = netns_id(host)
-    for name in os.listdir(STATE_DIR) if os.path.isdir(STATE_DIR) else []:
-        if name.startswith("sysctl-%s-" % cookie) or name == "nft-%s.json" % cookie:
-            os.unlink(os.path.join(STATE_DIR, name))
-
-
 def timed(host, fn, *args):
     with netlink.entered(host):
         start = time.perf_counter()
@@ -118,7 +110,7 @@ def main():
         try:
             # load the libraries once (python-iptables, libnftables) so neither timed run pays for imports
             timed(hosts[0], module_calls, backend, publish[:1], masq[:1])
-            forget_state(hosts[0])
+            forget_netns(hosts[0])
             subprocess.run(["ip", "netns", "delete", hosts[0]])
             netlink.Kernel.create_netns(hosts[0])
             shell, count = timed(hosts[0], per_rule_commands, tool, publish, masq)
@@ -127,7 +119,7 @@ def main():
             assert changed and not changed_again, "not idempotent"
         finally:
             for host in hosts:
-                forget_state(host)
+                forget_netns(host)
                 subprocess.run(["ip", "netns", "delete", host])
         print("  %s backend (%d rules)" % (backend, count))
         print("    %s, one process per rule %8.3f s" % (tool, shell))

@@ -33,7 +33,7 @@ from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E4
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
 from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_plan import netns_id  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.fw_plan import forget_netns  # noqa: E402
 
 MODULES = "ansible_collections.nsbridge.network.plugins.modules."
 HELPERS = os.path.join(ROOT, "tests", "integration", "helpers")
@@ -127,10 +127,7 @@ class Sandbox:
                     os.unlink(path)
         # sysctl values and nftables snapshots nsbridge keeps for these namespaces die with them
         for name in self.namespaces():
-            cookie = netns_id(name)
-            for saved in os.listdir("/run/nsbridge") if os.path.isdir("/run/nsbridge") else []:
-                if saved.startswith("sysctl-%s-" % cookie) or saved == "nft-%s.json" % cookie:
-                    os.unlink(os.path.join("/run/nsbridge", saved))
+            forget_netns(name)
         # namespaces first: their links go with them; the host namespace last
         for name in sorted(self.namespaces(), key=lambda n: n == self.host):
             subprocess.run(["ip", "netns", "delete", name], capture_output=True)

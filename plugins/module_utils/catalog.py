@@ -11,7 +11,7 @@ their entry is asked for.
 
 from __future__ import annotations
 
-from .edge import FIREWALL_OPTIONS, STATE_CHOICES, batch_spec
+from .edge import FIREWALL_OPTIONS, STATE_CHOICES, batch_spec, run
 
 
 def _plain(**options):
@@ -162,3 +162,9 @@ ENTRIES = {
 def entry(name):
     """(AnsibleModule keyword arguments, planner, result key) of module ``name``."""
     return ENTRIES[name]()
+
+
+def run_module(module_class, name):
+    """A module's whole main(): ``module_class`` is AnsibleModule (imported by the module, not here)."""
+    spec, plan, result_key = entry(name)
+    run(module_class(**spec), name, plan, result_key)

@@ -100,9 +100,10 @@ class FirewallPlanner:
         """
         found = self.by_scope.get(scope, [])
         tag = None if ident is None else item_tag(scope, ident)
+        rid = tag.split(" ")[2] if tag is not None else None
         if tag is not None and found and not also and is_complete([c for _l, c in found], tag):
             # in place: exactly this item's rules, once each; nothing is generated or rendered
-            state = {"id": tag[-13:-1], "count": len(found)}
+            state = {"id": rid, "count": len(found)}
             return ItemPlan(key, name, state, dict(state), [])
         have = collections.Counter(found)
         for other in also:
@@ -124,7 +125,7 @@ class FirewallPlanner:
         before = {"count": sum(have.values()), "rules": describe_rules(sorted(have.elements()), known)} if have else None
         after = None
         if rules:
-            after = {"id": tag[-13:-1], "count": len(rules), "rules": [known[k] for k in sorted(want)]}
+            after = {"id": rid, "count": len(rules), "rules": [known[k] for k in sorted(want)]}
         return ItemPlan(key, name, before, after, steps)
 
     def chains_in_use(self):
@@ -182,6 +183,15 @@ def netns_id(netns):
             return "i%d" % os.stat("/proc/thread-self/ns/net").st_ino
         finally:
             sock.close()
+
+
+def forget_netns(netns):
+    """Remove everything nsbridge remembers for ``netns`` (saved sysctls, the nftables snapshot);
+    for a namespace about to be deleted by someone other than nsbridge's modules."""
+    cookie = netns_id(netns)
+    for name in os.listdir(STATE_DIR) if os.path.isdir(STATE_DIR) else []:
+        if name.startswith("sysctl-%s-" % cookie) or name == "nft-%s.json" % cookie:
+            os.unlink(os.path.join(STATE_DIR, name))
 
 
 def _memory_path(netns, key):

@@ -13,6 +13,8 @@ go the python-iptables way.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import socket
 import struct
 
@@ -113,7 +115,6 @@ _libc = None
 
 
 def _getsockopt(fd, option, buf):
-    import ctypes
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
@@ -131,8 +132,6 @@ def read_table(name):
     One getsockopt copies the whole table (what ``iptables-legacy-save`` reads first); the
     caller must have checked /proc/net/ip_tables_names, since asking for a table loads it.
     """
-    import ctypes
-    import errno
     with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sock:
         for _attempt in range(10):
             info = ctypes.create_string_buffer(name.encode().ljust(_GETINFO.size, b"\0"), _GETINFO.size)

@@ -18,21 +18,16 @@ def validate_masquerade(path, item, default_state):
     spec = item_spec(item, ITEM_KEYS, default_state)
     if spec["source"] is None:
         raise ValidationError("is required", field(path, "source"))
-    net = validate.network(spec["source"], field(path, "source"))
-    if net.version != 4:
-        raise ValidationError("%s: only IPv4 networks are masqueraded" % net, field(path, "source"))
-    spec["source"] = str(net)
+    spec["source"] = validate.ipv4(validate.network, spec["source"], field(path, "source"),
+                                   "only IPv4 networks are masqueraded")
     for key in ("bridge", "out_interface"):
         if spec[key] is not None:
             validate.ifname(spec[key], field(path, key))
     if spec["forward"] is None:
         spec["forward"] = True
     for key in ("exclude", "accept_from"):
-        nets = [validate.network(v, "%s[%d]" % (field(path, key), i)) for i, v in enumerate(spec[key] or [])]
-        for i, n in enumerate(nets):
-            if n.version != 4:
-                raise ValidationError("%s: only IPv4 networks" % n, "%s[%d]" % (field(path, key), i))
-        spec[key] = [str(n) for n in nets]
+        spec[key] = [validate.ipv4(validate.network, v, "%s[%d]" % (field(path, key), i), "only IPv4 networks")
+                     for i, v in enumerate(spec[key] or [])]
     return spec
 
 

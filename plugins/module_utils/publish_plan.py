@@ -53,18 +53,14 @@ def validate_publish(path, item, default_state):
         raise ValidationError("%r is not one of %s" % (protocol, ", ".join(PROTOCOLS)), field(path, "protocol"))
     spec["protocol"] = protocol
     if spec["host_ip"] is not None:
-        host_ip = validate.address(spec["host_ip"], field(path, "host_ip"))
-        if host_ip.version != 4:
-            raise ValidationError("%s: only IPv4 is published" % host_ip, field(path, "host_ip"))
-        spec["host_ip"] = str(host_ip)
+        spec["host_ip"] = validate.ipv4(validate.address, spec["host_ip"], field(path, "host_ip"),
+                                        "only IPv4 is published")
     if spec["state"] == "absent":
         return spec
     if spec["destination"] is None:
         raise ValidationError("is required when state is present", field(path, "destination"))
-    dest = validate.address(spec["destination"], field(path, "destination"))
-    if dest.version != 4:
-        raise ValidationError("%s: only IPv4 destinations are published" % dest, field(path, "destination"))
-    spec["destination"] = str(dest)
+    spec["destination"] = validate.ipv4(validate.address, spec["destination"], field(path, "destination"),
+                                        "only IPv4 destinations are published")
     if spec["destination_port"] is None:
         spec["destination_ports"] = spec["host_ports"]
     else:

@@ -70,6 +70,17 @@ def address(value, path):
         raise ValidationError("%r is not an IPv4 or IPv6 address" % (value,), path) from None
 
 
+def ipv4(parse, value, path, refusal):
+    """``parse`` (address or network) ``value`` and require IPv4; return its canonical text.
+
+    ``refusal`` finishes the message for an IPv6 value: "10::/64: <refusal>".
+    """
+    parsed = parse(value, path)
+    if parsed.version != 4:
+        raise ValidationError("%s: %s" % (parsed, refusal), path)
+    return str(parsed)
+
+
 def mac(value, path):
     """Return a lower-case MAC address; multicast addresses are refused by the kernel, so here too."""
     if not isinstance(value, str) or not _MAC.match(value):

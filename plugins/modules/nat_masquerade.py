@@ -124,13 +124,11 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import run_module
 
 
 def main():
-    spec, plan, result_key = entry("nat_masquerade")
-    run(AnsibleModule(**spec), "nat_masquerade", plan, result_key)
+    run_module(AnsibleModule, "nat_masquerade")
 
 
 if __name__ == "__main__":

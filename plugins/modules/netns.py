@@ -63,13 +63,11 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import run_module
 
 
 def main():
-    spec, plan, result_key = entry("netns")
-    run(AnsibleModule(**spec), "netns", plan, result_key)
+    run_module(AnsibleModule, "netns")
 
 
 if __name__ == "__main__":

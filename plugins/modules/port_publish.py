@@ -126,13 +126,11 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import entry
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import run
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import run_module
 
 
 def main():
-    spec, plan, result_key = entry("port_publish")
-    run(AnsibleModule(**spec), "port_publish", plan, result_key)
+    run_module(AnsibleModule, "port_publish")
 
 
 if __name__ == "__main__":
