@@ -18,6 +18,8 @@ description:
     addresses or published ports, names too long) and returns one list per module call.
   - Containers without C(ip) get an address derived from a hash of their name (the same on every run;
     on a hash collision the next free address, in name order).
+  - A container's C(eth0) gets the MAC Docker derives from its address (C(02:42) and the four octets), so
+    re-creating the interface does not leave stale ARP entries for it behind.
 positional: containers
 options:
   _input:
@@ -69,6 +71,15 @@ def _ifname(value, where):
 def host_ifname(container):
     """The host end of a container's veth pair: stable, unique, within IFNAMSIZ."""
     return "nsb" + hashlib.sha256(container.encode()).hexdigest()[:10]
+
+
+def container_mac(ip):
+    """A container's eth0 MAC, from its address as Docker derives it (02:42 + the four octets).
+
+    A container whose interface is re-created keeps its MAC, so neighbours' ARP entries for it
+    (the host's, other containers') stay right instead of pointing at a MAC that is gone until
+    they time out. Unique per address, so within a network and across the fleet's subnets."""
+    return "02:42:" + ":".join("%02x" % octet for octet in ip.packed)
 
 
 def _networks(networks):
@@ -260,7 +271,8 @@ def network_plan(networks, containers=None):
             net = nets[c["network"]]
             bridge = net["bridge"]
             pair = {"name": host_ifname(name), "peer": "eth0", "peer_netns": name, "bridge": bridge,
-                    "hairpin": True, "peer_addresses": ["%s/%d" % (ip, net["subnet"].prefixlen)]}
+                    "hairpin": True, "peer_addresses": ["%s/%d" % (ip, net["subnet"].prefixlen)],
+                    "peer_mac": container_mac(ip)}
             if net["gateway"]:
                 pair["peer_gateway"] = str(net["gateway"])
             if net["mtu"]:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 from . import validate
 from .edge import field, item_spec
 from .errors import ConflictError, ValidationError
@@ -13,7 +15,7 @@ from .link_common import (address_steps, is_ours, parse_addresses, plan_link_bat
 from .netlink import MARK, netns_exists
 from .reconcile import ItemPlan, Step
 
-ITEM_KEYS = ("name", "addresses", "mtu", "stp", "ports", "netns", "state")
+ITEM_KEYS = ("name", "addresses", "mtu", "stp", "mac", "ports", "netns", "state")
 
 
 def validate_bridge(path, item, default_state, check_mode=False, warnings=None):
@@ -24,6 +26,8 @@ def validate_bridge(path, item, default_state, check_mode=False, warnings=None):
         validate.netns_name(item["netns"], field(path, "netns"))
     spec["addresses"] = parse_addresses(item.get("addresses"), field(path, "addresses"))
     validate.mtu(item.get("mtu"), field(path, "mtu"))
+    if item.get("mac") is not None:
+        spec["mac"] = validate.mac(item["mac"], field(path, "mac"))
     for i, port in enumerate(item.get("ports") or []):
         validate.ifname(port, "%s[%d]" % (field(path, "ports"), i))
         if port == item["name"]:
@@ -44,7 +48,7 @@ def describe(ns, link):
     addrs = ns.addresses().get(link["index"], set())
     ports = sorted(l["ifname"] for l in ns.links().values() if l["master"] == link["index"])
     return {"name": link["ifname"], "netns": ns.name, "addresses": sorted_addresses(addrs),
-            "mtu": link["mtu"], "stp": bool(link["stp"]), "up": link["up"], "ports": ports,
+            "mtu": link["mtu"], "stp": bool(link["stp"]), "mac": link["mac"], "up": link["up"], "ports": ports,
             "managed": is_ours(link)}
 
 
@@ -66,9 +70,14 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
         before = None
         after = {"name": name, "netns": ns.name,
                  "addresses": sorted_addresses(str(a) for a in spec["addresses"] or []),
-                 "mtu": spec["mtu"], "stp": stp, "up": True,
+                 "mtu": spec["mtu"], "stp": stp, "mac": spec.get("mac"), "up": True,
                  "ports": sorted(spec.get("ports") or []), "managed": True}
-        create = dict(ifname=name, kind="bridge", br_stp_state=int(stp))
+        # The address is always set, never left to the kernel: a bridge without a set address takes
+        # the lowest of its ports' and changes whenever a port joins or leaves, which leaves every
+        # container's ARP entry for its gateway pointing at a MAC nobody answers to (Docker, too,
+        # fixes its bridges' addresses). Without ``mac``: a random locally administered one.
+        create = dict(ifname=name, kind="bridge", br_stp_state=int(stp),
+                      address=spec.get("mac") or random_mac())
         if spec["mtu"]:
             create["mtu"] = spec["mtu"]
         steps.append(Step("create bridge %s%s" % (name, where(ns)),
@@ -84,6 +93,8 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
         changes = {}
         if spec["mtu"] and link["mtu"] != spec["mtu"]:
             changes["mtu"] = after["mtu"] = spec["mtu"]
+        if spec.get("mac") and link["mac"] != spec["mac"]:
+            changes["address"] = after["mac"] = spec["mac"]
         if not link["up"]:
             changes["state"] = "up"
             after["up"] = True
@@ -106,6 +117,13 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
                               _release(ns, port, plink)))
     after["ports"] = sorted(set(after["ports"]) | set(spec.get("ports") or []))
     return ItemPlan(key, name, before, after, steps)
+
+
+def random_mac():
+    """A random unicast, locally administered MAC address."""
+    octets = bytearray(os.urandom(6))
+    octets[0] = (octets[0] & 0xFC) | 0x02
+    return bytes(octets).hex(":")
 
 
 def _enslave(ns, port, bridge):

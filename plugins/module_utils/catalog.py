@@ -27,6 +27,7 @@ def _bridge():
         addresses=dict(type="list", elements="str"),
         mtu=dict(type="int"),
         stp=dict(type="bool", default=False),
+        mac=dict(type="str"),
         ports=dict(type="list", elements="str"),
         netns=dict(type="str"),
     )

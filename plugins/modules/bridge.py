@@ -31,6 +31,14 @@ options:
     description: Spanning tree on the bridge (Docker's bridges run without it).
     type: bool
     default: false
+  mac:
+    description:
+      - MAC address of the bridge, e.g. the address of the NIC it replaces in a bridged LAN.
+      - Omitted, a new bridge gets a random locally administered address, set explicitly so that it
+        never follows its ports (a bridge left to the kernel takes its lowest port's address and changes
+        it whenever a port joins or leaves, and every container's ARP entry for its gateway goes stale);
+        an existing bridge keeps its address.
+    type: str
   ports:
     description:
       - Existing interfaces to enslave to the bridge and set up (e.g. physical NICs, as in a VirtualBox
@@ -40,7 +48,7 @@ options:
   bridges:
     description:
       - Many bridges in one call; each item takes the options above (I(name), I(addresses), I(mtu),
-        I(stp), I(ports), I(netns), I(state)).
+        I(stp), I(mac), I(ports), I(netns), I(state)).
     type: list
     elements: dict
     suboptions:
@@ -48,6 +56,7 @@ options:
       addresses: {description: "See top-level I(addresses).", type: list, elements: str}
       mtu: {description: "See top-level I(mtu).", type: int}
       stp: {description: "See top-level I(stp).", type: bool, default: false}
+      mac: {description: "See top-level I(mac).", type: str}
       ports: {description: "See top-level I(ports).", type: list, elements: str}
       netns: {description: "See top-level I(netns).", type: str}
       state: {description: "Overrides the top-level I(state) for this item.", type: str, choices: [present, absent]}
@@ -87,7 +96,7 @@ bridges:
   returned: always
   type: list
   elements: dict
-  sample: [{name: br0, netns: null, addresses: [10.10.0.1/16], mtu: 1500, stp: false, up: true, ports: [veth1], managed: true}]
+  sample: [{name: br0, netns: null, addresses: [10.10.0.1/16], mtu: 1500, stp: false, mac: "02:5e:91:c4:0a:17", up: true, ports: [veth1], managed: true}]
 results:
   description: Per requested bridge, in input order, what was (or in check mode would be) done.
   returned: always

@@ -96,3 +96,29 @@ def test_bridge_inside_a_namespace(sandbox):
     sandbox.run("netns", name=[router])
     converge_four_times(sandbox, "bridge", name="br9", netns=router, addresses=["192.168.90.1/24"])
     assert "br9" in sandbox.links(router) and "br9" not in sandbox.links()
+
+
+def test_address_is_fixed_and_never_follows_the_ports(sandbox):
+    # a bridge left to the kernel takes its lowest port's MAC and changes it as ports come and go;
+    # containers' ARP entries for their gateway would then point at a MAC nobody answers to
+    sandbox.run("bridge", name="br0", addresses=["10.10.0.1/24"])
+    mac = sandbox.links()["br0"]["mac"]
+    assert int(mac[:2], 16) & 0x03 == 0x02, "a unicast, locally administered address: %s" % mac
+    sandbox.sh(None, "ip", "link", "add", "low", "address", "02:00:00:00:00:01", "type", "veth", "peer", "lowp")
+    sandbox.run("bridge", name="br0", ports=["low"])
+    assert sandbox.links()["br0"]["mac"] == mac, "a lower port's MAC was taken"
+    sandbox.sh(None, "ip", "link", "delete", "low")
+    assert sandbox.links()["br0"]["mac"] == mac
+    assert sandbox.run("bridge", name="br0")["changed"] is False, "an existing bridge keeps its address"
+
+
+def test_mac_given_is_set_and_converged(sandbox):
+    check, real, _, _ = converge_four_times(sandbox, "bridge", name="br0", mac="02:AA:00:00:00:07")
+    assert real["diff"]["after"]["br0"]["mac"] == "02:aa:00:00:00:07"
+    assert sandbox.links()["br0"]["mac"] == "02:aa:00:00:00:07"
+    changed = sandbox.run("bridge", diff=True, name="br0", mac="02:aa:00:00:00:08")
+    assert changed["changed"] and changed["diff"]["before"]["br0"]["mac"] == "02:aa:00:00:00:07"
+    assert sandbox.links()["br0"]["mac"] == "02:aa:00:00:00:08"
+    bad = sandbox.run("bridge", bridges=[{"name": "br0"}, {"name": "br1", "mac": "01:00:5e:00:00:01"}])
+    assert bad["failed"] and "bridges[1].mac" in bad["msg"] and "multicast" in bad["msg"]
+    assert "br1" not in sandbox.links()

@@ -56,10 +56,15 @@ def test_site_check_build_idempotent_teardown(sandbox):
     assert failed == 0 and changed == 0, again.stdout[-3000:]
     assert "Container interfaces on their bridges" not in again.stdout, "a converged host runs only the checks"
 
-    # damage what the roles made, behind their back: the next run must see it and repair it
+    # damage what the roles made, behind their back: the next run must see it and repair it. The
+    # host's ARP entry for web1 is fresh (the curl above); the re-created eth0 has the same MAC
+    # (Docker's 02:42 + address), so the proof's curl through the published port right after the
+    # repair is answered at once instead of going to a MAC that is gone
+    assert sandbox.links(p + "web1")["eth0"]["mac"] == "02:42:0a:0a:00:0a"
     sandbox.sh(p + "web1", "ip", "link", "delete", "eth0")
     fix, changed, failed = playbook(sandbox, "site.yml", extra)
     assert failed == 0 and changed > 0, fix.stdout[-3000:]
+    assert sandbox.links(p + "web1")["eth0"]["mac"] == "02:42:0a:0a:00:0a"
     assert "egress reached the outside namespace masqueraded as 198.51.100.1" in fix.stdout
     again, changed, failed = playbook(sandbox, "site.yml", extra)
     assert failed == 0 and changed == 0, again.stdout[-3000:]

@@ -24,6 +24,7 @@ def test_plan_shapes_every_module_batch():
     web1 = plan["pairs"][0]
     assert web1["name"] == host_ifname("web1") and len(web1["name"]) <= 15
     assert web1["peer_addresses"] == ["10.10.0.10/16"] and web1["peer_gateway"] == "10.10.0.1"
+    assert web1["peer_mac"] == "02:42:0a:0a:00:0a", "Docker's MAC from the address: stable when eth0 is re-created"
     assert "peer_gateway" not in plan["pairs"][1], "an internal network has no gateway"
     assert plan["ports"][1] == {"host_port": "9000-9001", "destination": "10.10.0.10", "destination_port": "90-91",
                                 "protocol": "udp", "bridge": "br0", "host_ip": "127.0.0.1"}
