@@ -23,7 +23,7 @@ import sys
 from .errors import KernelError
 from .fw_lock import lock
 from .fw_rules import JUMP_COMMENT
-from .ipt_entry import build as build_entry, chain_comments, read_table
+from .ipt_entry import build as build_entry, chain_comments, read_table, digest_without_counters
 from .netlink import entered
 
 XTABLES_LOCK = "/run/xtables.lock"  # the lock iptables itself takes
@@ -55,6 +55,7 @@ class IptablesBackend:
         self._lock = None
         self._tables = {}
         self._present = set()  # tables that exist here, as observed
+        self._seen = None      # {table: read_table()} as last read; forgotten by a commit
         self._pending = {"add": [], "delete": []}
 
     # -- locking and observation
@@ -98,18 +99,35 @@ class IptablesBackend:
         if importlib.util.find_spec("iptc") is None:  # fail early and clearly, without loading it
             raise KernelError("backend iptables needs python-iptables on the managed host")
         out = {logical: [] for logical in CHAIN_MAP}
-        existing = self._existing_tables()
-        self._present = existing
-        with entered(self.netns):
-            for tname in sorted({t for t, _c, _b in CHAIN_MAP.values()} & existing):
-                found = read_table(tname)  # never instantiate a table just to look at it
-                if found is None:
-                    continue
-                chains = chain_comments(found[0], found[1], "NSBRIDGE-")
-                for logical, (table, chain, _builtin) in CHAIN_MAP.items():
-                    if table == tname:
-                        out[logical] = chains.get(chain, [])
+        for tname, (blob, starts, _info) in sorted(self._read().items()):
+            chains = chain_comments(blob, starts, "NSBRIDGE-")
+            for logical, (table, chain, _builtin) in CHAIN_MAP.items():
+                if table == tname:
+                    out[logical] = chains.get(chain, [])
         return out
+
+    def _read(self):
+        """Our tables as the kernel has them: read once (we hold the lock), again after a commit."""
+        if self._seen is None:
+            existing = self._existing_tables()
+            self._present = existing
+            seen = {}
+            with entered(self.netns):
+                for tname in sorted({t for t, _c, _b in CHAIN_MAP.values()} & existing):
+                    found = read_table(tname)  # never instantiate a table just to look at it
+                    if found is not None:
+                        seen[tname] = found
+            self._seen = seen
+        return self._seen
+
+    def fingerprint(self):
+        """The nat and filter tables as observed (read now if they were not): for each, its name,
+        its ipt_getinfo (hook offsets, entry count, size) and a SHA-256 of its rules without their
+        packet counters. Equal fingerprints, equal tables (see fw_memo)."""
+        parts = []
+        for tname, (blob, _starts, info) in sorted(self._read().items()):
+            parts += [tname.encode(), info, digest_without_counters(blob)]
+        return b"".join(parts)
 
     # -- staging
     def stage_add(self, rule):
@@ -163,6 +181,7 @@ class IptablesBackend:
                 raise KernelError("iptables commit failed: %s" % exc) from None
             finally:
                 self._pending = {"add": [], "delete": []}
+                self._seen = None
                 for table in self._tables.values():
                     table.refresh()
 

@@ -101,6 +101,7 @@ class NftablesBackend:
         self._jumps = {}            # (table, chain) -> [handle] of our jumps
         self._chains = set()        # (table, chain) that exist among ours
         self._table_exists = False
+        self._gen = _UNSEEN          # the genid of the last observation (see fingerprint)
         self._batch = []
         self._deletes = []
 
@@ -140,21 +141,38 @@ class NftablesBackend:
             path = os.path.join(STATE_DIR, "nft-%s.json" % netns_id(None))
         try:
             gen = reader.genid()
+            self._gen = None
             try:
                 with open(path) as f:
                     cached = json.load(f)
                 if gen is not None and cached.get("genid") == gen:
+                    self._gen = gen
                     return cached["snapshot"]
             except (OSError, ValueError, AttributeError, KeyError):
                 pass
             snapshot = self._snapshot(reader)
+            steady = gen is not None and reader.genid() == gen  # nobody committed while we read
+            self._gen = gen if steady else None
             if not snapshot["table"]:
                 _forget(path)  # nothing of ours here: nothing to remember either
-            elif gen is not None and reader.genid() == gen:  # nobody committed while we read
+            elif steady:
                 _store(path, {"genid": gen, "snapshot": snapshot})
             return snapshot
         finally:
             reader.close()
+
+    def fingerprint(self):
+        """The ruleset generation id of the last observation (asked now if there was none), which
+        any nf_tables commit by any tool changes; None if it cannot be told (the ruleset changed
+        while it was read)."""
+        if self._gen is _UNSEEN:
+            with entered(self.netns):
+                reader = NftReader()
+            try:
+                self._gen = reader.genid()
+            finally:
+                reader.close()
+        return None if self._gen is None else b"genid %d" % self._gen
 
     def observe(self):
         # read comments and handles straight from the kernel (see nft_dump); only our
@@ -229,6 +247,9 @@ class NftablesBackend:
         if commands:
             self._run(commands)
             self._read()  # still under our lock: the next run finds a fresh snapshot (or none)
+
+
+_UNSEEN = object()
 
 
 def _forget(path):

@@ -12,6 +12,7 @@ All changes of one call are staged and committed as one transaction.
 from __future__ import annotations
 
 import collections
+import hashlib
 import os
 import shutil
 import socket
@@ -30,6 +31,11 @@ def detect_backend():
     """What the host's ``iptables`` command uses: 'iptables' for legacy, 'nftables' otherwise."""
     binary = shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
     if binary:
+        # Debian's alternatives (and most distributions) end in xtables-legacy-multi or
+        # xtables-nft-multi: tell from the link without starting a process
+        real = os.path.basename(os.path.realpath(binary))
+        if real.startswith("xtables-"):
+            return "iptables" if "legacy" in real else "nftables"
         try:
             version = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=10).stdout
         except (OSError, subprocess.SubprocessError):
@@ -37,6 +43,19 @@ def detect_backend():
         if "legacy" in version:
             return "iptables"
     return "nftables"
+
+
+def open_firewall(name, netns, stack, opened=None):
+    """(FirewallPlanner, chosen backend name) for one module call: the backend ``name`` ('auto'
+    resolved) for ``netns`` entered (locked) on ``stack``, and observed.
+
+    ``opened``: (backend, chosen, planner or None) from earlier in the same call (fw_memo):
+    its backend is used again, and its planner if it has not planned anything yet."""
+    if opened is not None:
+        backend, chosen, planner = opened
+        return planner or FirewallPlanner(backend), chosen
+    backend, chosen = open_backend(name, netns, stack)
+    return FirewallPlanner(backend), chosen
 
 
 def open_backend(name, netns, stack):
@@ -91,6 +110,32 @@ class FirewallPlanner:
                 if len(parts) == 4 and parts[0] == COMMENT_PREFIX:
                     self.by_scope.setdefault(parts[1], []).append((logical, comment))
         self.final = {scope: entries for scope, entries in self.by_scope.items()}
+        self.reads = {}  # what of the observation this plan depended on (see entries, scopes)
+
+    def entries(self, scope):
+        """The observed rules of ``scope``: [(logical chain, comment)]."""
+        found = self.by_scope.get(scope, [])
+        self.reads.setdefault(("scope", scope), found)
+        return found
+
+    def scopes(self, prefix):
+        """The observed scopes whose names start with ``prefix`` and that have rules, sorted."""
+        found = sorted(s for s, e in self.by_scope.items() if e and s.startswith(prefix))
+        self.reads.setdefault(("prefix", prefix), found)
+        return found
+
+    def read_digest(self, reads=None):
+        """(keys, digest) of what this plan read of the observation (``reads``: keys to read
+        now instead, as read_digest returned them): the same digest, the same answers."""
+        if reads is None:
+            keys = [list(k) for k in self.reads]
+            values = list(self.reads.values())
+        else:
+            keys = reads
+            values = [self.by_scope.get(name, []) if kind == "scope" else
+                      sorted(s for s, e in self.by_scope.items() if e and s.startswith(name))
+                      for kind, name in keys]
+        return keys, hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
 
     def plan_item(self, key, name, scope, ident, make_rules, also=()):
         """Plan one item.  ``ident``: everything its rules are made from (None: absent, no rules);
@@ -98,7 +143,7 @@ class FirewallPlanner:
 
         ``also``: further scopes this item removes entirely (absent matching more than one).
         """
-        found = self.by_scope.get(scope, [])
+        found = self.entries(scope)
         tag = None if ident is None else item_tag(scope, ident)
         rid = tag.split(" ")[2] if tag is not None else None
         if tag is not None and found and not also and is_complete([c for _l, c in found], tag):
@@ -107,7 +152,7 @@ class FirewallPlanner:
             return ItemPlan(key, name, state, dict(state), [])
         have = collections.Counter(found)
         for other in also:
-            have.update(self.by_scope.get(other, ()))
+            have.update(self.entries(other))
             self.final[other] = []
         rules = stamp(make_rules(), tag) if tag is not None else []
         want = {(r.chain, r.comment): r for r in rules}
@@ -133,6 +178,7 @@ class FirewallPlanner:
 
     def scopes_left(self, prefix):
         """Scopes with rules after this batch whose name starts with ``prefix``."""
+        self.scopes(prefix)  # the answer depends on what was observed there
         return [s for s, entries in self.final.items() if entries and s.startswith(prefix)]
 
     def commit(self):
@@ -149,12 +195,34 @@ def describe_rules(entries, known):
             for logical, comment in entries]
 
 
+# -- what planning reads besides the firewall, recorded for fw_memo
+
+_recorders = []  # stack of lists: each probed read appends [name, args, value] to the innermost
+PROBES = {}
+
+
+def probe(fn):
+    """Mark ``fn`` (JSON-able args and value) as a read a plan depends on: while a plan is
+    recorded (fw_memo), every call is noted so that a remembered plan is used only while each
+    of them still returns the same."""
+    def probed(*args):
+        value = fn(*args)
+        if _recorders:
+            _recorders[-1].append([fn.__name__, list(args), value])
+        return value
+    probed.__name__ = fn.__name__
+    probed.__doc__ = fn.__doc__
+    PROBES[fn.__name__] = fn
+    return probed
+
+
 # -- per-namespace sysctls the firewall needs, remembered so absent can put them back
 
 def _sysctl_path(key):
     return "/proc/sys/" + key.replace(".", "/")
 
 
+@probe
 def read_sysctl(netns, key):
     try:
         with entered(netns):
@@ -186,11 +254,12 @@ def netns_id(netns):
 
 
 def forget_netns(netns):
-    """Remove everything nsbridge remembers for ``netns`` (saved sysctls, the nftables snapshot);
+    """Remove everything nsbridge remembers for ``netns`` (saved sysctls, the nftables snapshot,
+    remembered plans);
     for a namespace about to be deleted by someone other than nsbridge's modules."""
     cookie = netns_id(netns)
     for name in os.listdir(STATE_DIR) if os.path.isdir(STATE_DIR) else []:
-        if name.startswith("sysctl-%s-" % cookie) or name == "nft-%s.json" % cookie:
+        if name.startswith(("sysctl-%s-" % cookie, "memo-%s-" % cookie)) or name == "nft-%s.json" % cookie:
             os.unlink(os.path.join(STATE_DIR, name))
 
 
@@ -221,6 +290,23 @@ def sysctl_steps(netns, key, value):
     return current, [Step("set %s = %s (was %s)" % (key, value, current), run, undo)]
 
 
+@probe
+def interface_exists(netns, ifname):
+    with entered(netns):
+        return os.path.exists("/proc/sys/net/ipv4/conf/%s" % ifname)
+
+
+@probe
+def saved_value(netns, key):
+    """The value ``key`` had before nsbridge changed it, or None if nsbridge did not."""
+    try:
+        with open(_memory_path(netns, key)) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+@probe
 def saved_keys(netns, prefix):
     """Sysctl keys under ``prefix`` whose old value nsbridge remembers for ``netns``."""
     marker = os.path.basename(_memory_path(netns, prefix))
@@ -234,12 +320,10 @@ def saved_keys(netns, prefix):
 
 def restore_steps(netns, key):
     """Steps that put ``key`` back to what it was before nsbridge changed it, if it did."""
-    try:
-        path = _memory_path(netns, key)
-        with open(path) as f:
-            previous = f.read().strip()
-    except FileNotFoundError:
+    previous = saved_value(netns, key)
+    if previous is None:
         return []
+    path = _memory_path(netns, key)
     current = read_sysctl(netns, key)
 
     def run():

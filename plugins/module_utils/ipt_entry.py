@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
 import socket
 import struct
 
@@ -107,7 +108,7 @@ def build(rule):
 
 IPT_SO_GET_INFO, IPT_SO_GET_ENTRIES = 64, 65
 _GETINFO = struct.Struct("=32sI5I5III")                      # struct ipt_getinfo (84 bytes)
-_GET_ENTRIES_HEAD = 40                                        # struct ipt_get_entries up to entrytable[]
+_GET_ENTRIES_HEAD = ENTRIES = 40                              # struct ipt_get_entries up to entrytable[]
 _OFFSETS = struct.Struct("=HH")                               # target_offset, next_offset at byte 88
 _COMMENT_BLOCK = _align(_HEADER.size + 256)                   # a comment match: header + 256 bytes
 _COMMENT_HEAD = struct.pack("=H", _COMMENT_BLOCK) + b"comment\0"
@@ -127,7 +128,10 @@ def _getsockopt(fd, option, buf):
 
 
 def read_table(name):
-    """(blob, hook offsets) of table ``name`` in the current namespace, or None if it has none.
+    """(blob, hook entry positions in it, the rest of struct ipt_getinfo: valid hooks, hook
+    entries, underflows, entry count, size) of table ``name`` in the current namespace, or None
+    if it has none.  ``blob`` is struct ipt_get_entries as the kernel filled it: the rules start
+    at byte ENTRIES (no copy of them is made).
 
     One getsockopt copies the whole table (what ``iptables-legacy-save`` reads first); the
     caller must have checked /proc/net/ip_tables_names, since asking for a table loads it.
@@ -142,17 +146,38 @@ def read_table(name):
                 raise OSError(err, "reading iptables table %s" % name)
             fields = _GETINFO.unpack(info.raw)
             hooks, valid, size = fields[2:7], fields[1], fields[-1]
-            buf = ctypes.create_string_buffer(_GET_ENTRIES_HEAD + size)
-            ctypes.memmove(buf, name.encode(), len(name))
+            buf = bytearray(_GET_ENTRIES_HEAD + size)
+            buf[:len(name)] = name.encode()
             struct.pack_into("=I", buf, 32, size)
-            err = _getsockopt(sock.fileno(), IPT_SO_GET_ENTRIES, buf)
+            err = _getsockopt(sock.fileno(), IPT_SO_GET_ENTRIES, (ctypes.c_char * len(buf)).from_buffer(buf))
             if err == errno.EAGAIN:
                 continue  # the table changed between the two calls
             if err:
                 raise OSError(err, "reading iptables table %s" % name)
             starts = {hooks[i] for i in range(5) if valid & (1 << i)}
-            return buf.raw[_GET_ENTRIES_HEAD:_GET_ENTRIES_HEAD + size], starts
+            return buf, {_GET_ENTRIES_HEAD + s for s in starts}, info.raw[32:]
     raise OSError(errno.EAGAIN, "iptables table %s kept changing while being read" % name)
+
+
+_COUNTERS = 96  # struct xt_counters (packets, bytes): 16 bytes at byte 96 of every ipt_entry
+_ZERO16 = bytes(16)
+
+
+def digest_without_counters(blob):
+    """A SHA-256 of the rules in ``blob`` (from read_table) with their packet and byte counters
+    zeroed -- in ``blob`` itself, which nothing reads counters from: of what the table says, not
+    of what went through it.  Equal tables, equal digests; and zeroing cannot make two different
+    tables equal: both are walked from the first rule and each rule's next_offset (byte 90,
+    kept) is the same in both before it is followed, so the same bytes are zeroed in both."""
+    unpack = _OFFSETS.unpack_from
+    pos, end = ENTRIES, len(blob) - 112
+    while pos <= end:
+        blob[pos + _COUNTERS:pos + _COUNTERS + 16] = _ZERO16
+        step = unpack(blob, pos + 88)[1]
+        if step == 0:
+            break
+        pos += step
+    return hashlib.sha256(memoryview(blob)[ENTRIES:]).digest()
 
 
 def _comment_at(blob, start, target):
@@ -173,10 +198,11 @@ def _comment_at(blob, start, target):
 
 
 def chain_comments(blob, starts, prefix):
-    """{chain: [comment or None per rule]} for the user chains named ``prefix``*, in rule order."""
+    """{chain: [comment or None per rule]} for the user chains named ``prefix``*, in rule order
+    (``blob`` and ``starts`` as read_table returns them)."""
     out = {}
     current = None
-    pos, end = 0, len(blob)
+    pos, end = ENTRIES, len(blob)
     unpack = _OFFSETS.unpack_from
     while pos < end:
         target, step = unpack(blob, pos + 88)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from . import validate
 from .edge import batch_items, field, item_spec
-from .fw_plan import FirewallPlanner, open_backend
+from .fw_memo import remembered
+from .fw_plan import open_firewall
 from .fw_rules import isolation_rules
 
 ITEM_KEYS = ("bridge", "isolated", "internal", "state")
 
 
-def plan_isolation(params, stack):
+def _plan_isolation(params, stack, opened):
     items = batch_items(params, "networks", ITEM_KEYS)
     specs = []
     for path, item in items:
@@ -25,8 +26,7 @@ def plan_isolation(params, stack):
     validate.unique(specs, lambda ps: ps[1]["bridge"], lambda i: field(specs[i][0], "bridge"), "bridge")
     for i, peer in enumerate(params.get("peers") or []):
         validate.ifname(peer, "peers[%d]" % i)
-    backend, chosen = open_backend(params["backend"], params.get("netns"), stack)
-    planner = FirewallPlanner(backend)
+    planner, chosen = open_firewall(params["backend"], params.get("netns"), stack, opened)
     # every bridge this call knows of is a peer of every other (plus the ones named in peers)
     peers = {s["bridge"] for _p, s in specs if s["state"] == "present"} | set(params.get("peers") or [])
     plans = []
@@ -38,4 +38,7 @@ def plan_isolation(params, stack):
         plans.append(planner.plan_item(path or spec["bridge"], spec["bridge"], scope, ident,
                                        lambda spec=spec, scope=scope: isolation_rules(
                                            scope, spec["bridge"], peers, spec["internal"])))
-    return plans, {"backend": chosen, "_commit": planner.commit}
+    return plans, {"backend": chosen, "_commit": planner.commit, "_planner": planner}
+
+
+plan_isolation = remembered("network_isolation", _plan_isolation)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from . import validate
 from .edge import batch_items, field, item_spec
 from .errors import ValidationError
-from .fw_plan import FirewallPlanner, forwarding_steps, open_backend
+from .fw_memo import remembered
+from .fw_plan import forwarding_steps, open_firewall
 from .fw_rules import masquerade_rules
 
 ITEM_KEYS = ("source", "bridge", "out_interface", "forward", "exclude", "accept_from", "state")
@@ -31,14 +32,13 @@ def validate_masquerade(path, item, default_state):
     return spec
 
 
-def plan_masquerades(params, stack):
+def _plan_masquerades(params, stack, opened):
     items = batch_items(params, "networks", ITEM_KEYS)
     specs = [(path, validate_masquerade(path, item, params["state"])) for path, item in items]
     validate.unique(specs, lambda ps: ps[1]["source"], lambda i: field(specs[i][0], "source"), "source")
     if params.get("netns") is not None:
         validate.netns_name(params["netns"], "netns")
-    backend, chosen = open_backend(params["backend"], params.get("netns"), stack)
-    planner = FirewallPlanner(backend)
+    planner, chosen = open_firewall(params["backend"], params.get("netns"), stack, opened)
     plans = []
     for path, spec in specs:
         scope = "masq:" + spec["source"]
@@ -57,7 +57,10 @@ def plan_masquerades(params, stack):
     steps = forwarding_steps(planner, netns, params["ip_forward"] and bool(present), bool(absent))
     if steps:
         (present or absent)[0 if present else -1].steps += steps
-    extra = {"backend": chosen, "_commit": planner.commit}
+    extra = {"backend": chosen, "_commit": planner.commit, "_planner": planner}
     if params["ip_forward"] and present:
         extra["ip_forward"] = True
     return plans, extra
+
+
+plan_masquerades = remembered("nat_masquerade", _plan_masquerades)

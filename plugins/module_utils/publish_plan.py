@@ -5,16 +5,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 from . import validate
 from .edge import batch_items, field, item_spec
 from .errors import ConflictError, ValidationError
-from .fw_plan import (FirewallPlanner, conntrack_flush_step, forwarding_steps, open_backend,
+from .fw_memo import remembered
+from .fw_plan import (conntrack_flush_step, forwarding_steps, interface_exists, open_firewall,
                       restore_steps, saved_keys, sysctl_steps)
 from .fw_rules import publish_rules
-from .netlink import entered
 from .reconcile import Step
 
 ITEM_KEYS = ("host_port", "destination", "destination_port", "protocol", "host_ip", "bridge",
@@ -79,11 +78,6 @@ def validate_publish(path, item, default_state):
     return spec
 
 
-def interface_exists(netns, ifname):
-    with entered(netns):
-        return os.path.exists("/proc/sys/net/ipv4/conf/%s" % ifname)
-
-
 def scope_of_item(spec):
     first, last = spec["host_ports"]
     ports = str(first) if first == last else "%d-%d" % (first, last)
@@ -132,7 +126,7 @@ def _rules(scope, spec):
     return rules
 
 
-def plan_publishes(params, stack):
+def _plan_publishes(params, stack, opened):
     items = batch_items(params, "ports", ITEM_KEYS)
     specs = [(path, validate_publish(path, item, params["state"])) for path, item in items]
     scopes = [scope_of_item(s) for _p, s in specs]
@@ -146,12 +140,12 @@ def plan_publishes(params, stack):
     if params.get("netns") is not None:
         validate.netns_name(params["netns"], "netns")
     netns = params.get("netns")
-    backend, chosen = open_backend(params["backend"], netns, stack)
-    planner = FirewallPlanner(backend)
+    planner, chosen = open_firewall(params["backend"], netns, stack, opened)
     ours = set(scopes)
+    published = planner.scopes("publish:")
     existing = PortIndex()
-    for other in planner.by_scope:
-        if other.startswith("publish:") and other not in ours and planner.by_scope[other]:
+    for other in published:
+        if other not in ours:
             existing.add(other)
     for (path, spec), scope in zip(specs, scopes):
         if spec["state"] != "present":
@@ -169,7 +163,7 @@ def plan_publishes(params, stack):
         if spec["state"] == "absent" and spec["host_ip"] is None:
             # absent without host_ip: the port on every host address it is published on
             proto, _ip, first, last = _parse_scope(scope)
-            also = [other for other in planner.by_scope if other.startswith("publish:") and other != scope
+            also = [other for other in published if other != scope
                     and _parse_scope(other)[0] == proto and _parse_scope(other)[2:] == (first, last)]
         plan = planner.plan_item(path or scope.split(":", 1)[1], scope.split(":", 1)[1], scope, ident,
                                  lambda spec=spec, scope=scope: _rules(scope, spec), also)
@@ -197,4 +191,7 @@ def plan_publishes(params, stack):
         for key in saved_keys(netns, "net.ipv4.conf."):
             if key.endswith(".route_localnet"):
                 absent[-1].steps += restore_steps(netns, key)
-    return plans, {"backend": chosen, "_commit": planner.commit}
+    return plans, {"backend": chosen, "_commit": planner.commit, "_planner": planner}
+
+
+plan_publishes = remembered("port_publish", _plan_publishes)
