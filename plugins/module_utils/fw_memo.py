@@ -32,7 +32,8 @@ import importlib.util
 import json
 import os
 
-from .fw_plan import PROBES, STATE_DIR, FirewallPlanner, _recorders, netns_id, open_backend
+from .fw_plan import (PROBES, STATE_DIR, FirewallPlanner, _recorders, forget_state, netns_id, open_backend,
+                      write_state)
 from .netlink import netns_exists
 from .reconcile import ItemPlan
 
@@ -88,15 +89,9 @@ def _load(path, key=None):
 
 
 def _write(path, data):
-    """Write bytes atomically, root-only; on any failure remove ``path`` (nothing remembered is
-    never wrong)."""
+    """write_state, but on any failure remove ``path``: nothing remembered is never wrong."""
     try:
-        os.makedirs(STATE_DIR, exist_ok=True)
-        tmp = "%s.%d" % (path, os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        write_state(path, data)
         return True
     except OSError:
         _forget(path)
@@ -105,7 +100,7 @@ def _write(path, data):
 
 def _forget(path):
     try:
-        os.unlink(path)
+        forget_state(path)
     except OSError:
         pass
 

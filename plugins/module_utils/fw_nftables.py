@@ -24,7 +24,7 @@ import os
 
 from .errors import KernelError
 from .fw_lock import lock
-from .fw_plan import STATE_DIR, netns_id
+from .fw_plan import STATE_DIR, forget_state, netns_id, write_state
 from .fw_rules import JUMP_COMMENT
 from .netlink import entered
 from .nft_dump import NftReader
@@ -154,9 +154,9 @@ class NftablesBackend:
             steady = gen is not None and reader.genid() == gen  # nobody committed while we read
             self._gen = gen if steady else None
             if not snapshot["table"]:
-                _forget(path)  # nothing of ours here: nothing to remember either
+                forget_state(path)  # nothing of ours here: nothing to remember either
             elif steady:
-                _store(path, {"genid": gen, "snapshot": snapshot})
+                write_state(path, json.dumps({"genid": gen, "snapshot": snapshot}, separators=(",", ":")).encode())
             return snapshot
         finally:
             reader.close()
@@ -250,23 +250,6 @@ class NftablesBackend:
 
 
 _UNSEEN = object()
-
-
-def _forget(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _store(path, data):
-    """Write ``data`` as JSON to ``path`` atomically, readable by root only."""
-    os.makedirs(STATE_DIR, exist_ok=True)
-    tmp = "%s.%d" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, separators=(",", ":"))
-    os.replace(tmp, path)
 
 
 def _match(left, right, op="=="):

@@ -263,6 +263,23 @@ def forget_netns(netns):
             os.unlink(os.path.join(STATE_DIR, name))
 
 
+def write_state(path, data):
+    """Write bytes ``data`` to ``path`` under STATE_DIR atomically, readable by root only."""
+    os.makedirs(STATE_DIR, exist_ok=True)
+    tmp = "%s.%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def forget_state(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def _memory_path(netns, key):
     return os.path.join(STATE_DIR, "sysctl-%s-%s" % (netns_id(netns), key))
 
