@@ -168,8 +168,24 @@ def _restamp(path, shared, chosen, fw, keep=()):
     return token
 
 
+def _drop(place):
+    """Forget the memo at ``place``; the shared fingerprint too once no memo of the namespace is left."""
+    path, shared = place
+    _forget(path)
+    prefix = os.path.basename(shared)[:-len("firewall")]
+    try:
+        names = os.listdir(STATE_DIR)
+    except OSError:
+        return
+    if not any(n.startswith(prefix) and os.path.join(STATE_DIR, n) != shared for n in names):
+        _forget(shared)
+
+
 def _store(place, key, chosen, fw, reads, plans, extra):
     path, shared = place
+    if all(p.after is None for p in plans):
+        _drop(place)  # nothing of ours is left to check (e.g. after a teardown): nothing to remember
+        return
     header = {
         "key": key, "backend": chosen, "firewall": fw.read_digest(), "reads": reads,
         "extra": {k: v for k, v in extra.items() if not k.startswith("_")},
@@ -231,7 +247,7 @@ def remembered(module, plan):
         if not any(p.changed for p in plans):
             _store(place, key, extra["backend"], fw, reads, plans, extra)
             return plans, extra
-        _forget(place[0])
+        _drop(place)
         commit = extra.get("_commit")
         if params.get("_check_mode") or commit is None:
             return plans, extra

@@ -65,6 +65,13 @@ def test_remembered_answer_is_the_answer_of_a_plan_from_scratch(sandbox, backend
     other, planned = run_counting(sandbox, "port_publish", **ports(backend, count=5))
     assert planned == 2 and other["changed"]
 
+    # once nothing of ours is left, nothing is remembered
+    absent = {"backend": backend, "state": "absent", "ports": [{"host_port": p["host_port"]}
+                                                               for p in ports(backend, count=5)["ports"]]}
+    sandbox.run("port_publish", **absent)
+    assert sandbox.run("port_publish", **absent)["changed"] is False
+    assert memo_files(sandbox) == []
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_our_rule_deleted_or_a_sysctl_reset_is_seen_and_repaired(sandbox, backend):
