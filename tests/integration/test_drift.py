@@ -70,7 +70,7 @@ def test_every_kind_of_damage_is_seen_and_the_module_repairs_it(sandbox, damage)
     assert drift(sandbox) == {}, "a converged host reports no drift"
     expect = {
         "bridge_address": ("bridge", lambda: sandbox.sh(None, "ip", "addr", "flush", "dev", p + "br")),
-        "netns": ("netns", lambda: sandbox.sh(None, "ip", "netns", "delete", p + "c2")),
+        "netns": ("netns", lambda: _delete_netns(sandbox, p + "c2", p + "v2")),
         "veth": ("veth", lambda: sandbox.sh(p + "c1", "ip", "link", "delete", "eth0")),
         "firewall_rule": ("port_publish", lambda: sandbox.sh(None, "nft", "flush", "chain", "ip", "nsbridge",
                                                              "prerouting-local")),
@@ -86,9 +86,19 @@ def test_every_kind_of_damage_is_seen_and_the_module_repairs_it(sandbox, damage)
     assert module in found, found
     # the module named by drift_info repairs it; then nothing drifts
     runs = [sandbox.run(call["module"], diff=True, **call["args"]) for call in calls(sandbox)]
+    assert not [r for r in runs if r.get("failed")], runs
     assert runs[calls(sandbox).index(next(c for c in calls(sandbox) if c["module"] == module))]["changed"]
     left = drift(sandbox)
     assert left == {}, (left, [r.get("diff") for r in runs])
+
+
+def _delete_netns(sandbox, name, host_end):
+    """Delete namespace ``name`` as `ip netns delete` does, and wait until the kernel has finished
+    destroying it (it does so later, in a worker): its veth's host end is gone only then."""
+    sandbox.sh(None, "ip", "netns", "delete", name)
+    deadline = time.monotonic() + 10
+    while host_end in sandbox.links() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_bad_arguments_name_the_call(sandbox):
