@@ -10,7 +10,7 @@ import os
 from . import validate
 from .edge import field, item_spec
 from .errors import ConflictError, ValidationError
-from .link_common import (address_steps, is_ours, parse_addresses, plan_link_batch, require_netns,
+from .link_common import (address_steps, delete_link, is_ours, parse_addresses, plan_link_batch, require_netns,
                           sorted_addresses, where)
 from .netlink import MARK, netns_exists
 from .reconcile import ItemPlan, Step
@@ -82,7 +82,7 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
             create["mtu"] = spec["mtu"]
         steps.append(Step("create bridge %s%s" % (name, where(ns)),
                           lambda: (ns.invalidate(name), ns.call("create bridge %s" % name, ns.ipr.link, "add", **create)),
-                          lambda: ns.call("delete bridge %s" % name, ns.ipr.link, "del", ifname=name)))
+                          lambda: delete_link(ns, name, "bridge")))
         steps.append(Step("set %s up" % name,
                           lambda: ns.call("set %s up" % name, ns.ipr.link, "set", ifname=name,
                                           state="up", ifalias=MARK + ":bridge")))
@@ -154,5 +154,5 @@ def plan_bridge_absent(kernel, key, spec):
             "%r%s was not created by nsbridge.network.bridge; left in place" % (name, where(ns))])
     return ItemPlan(key, name, before, None, [
         Step("delete bridge %s%s" % (name, where(ns)),
-             lambda: ns.call("delete bridge %s" % name, ns.ipr.link, "del", ifname=name)),
+             lambda: delete_link(ns, name, "bridge")),
     ])

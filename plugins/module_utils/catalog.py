@@ -100,19 +100,8 @@ def _network_isolation():
 
 def _workload():
     from .workload_plan import plan_workloads
-    item = dict(name=dict(type="str", required=True), netns=dict(type="str"), command=dict(type="str"),
-                state=dict(type="str", choices=STATE_CHOICES))
-    spec = dict(
-        argument_spec=dict(
-            name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"),
-            workloads=dict(type="list", elements="dict", options=item),
-            state=dict(type="str", choices=STATE_CHOICES, default="present"),
-        ),
-        required_one_of=[("name", "workloads")],
-        mutually_exclusive=[("name", "workloads")],
-        supports_check_mode=True,
-    )
-    return spec, plan_workloads, "workloads"
+    items = dict(name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"))
+    return batch_spec(items, "name", "workloads"), plan_workloads, "workloads"
 
 
 def _route():

@@ -56,6 +56,7 @@ class IptablesBackend:
         self._tables = {}
         self._present = set()  # tables that exist here, as observed
         self._seen = None      # {table: read_table()} as last read; forgotten by a commit
+        self._fingerprint = None  # of _seen
         self._pending = {"add": [], "delete": []}
 
     # -- locking and observation
@@ -124,10 +125,11 @@ class IptablesBackend:
         """The nat and filter tables as observed (read now if they were not): for each, its name,
         its ipt_getinfo (hook offsets, entry count, size) and a SHA-256 of its rules without their
         packet counters. Equal fingerprints, equal tables (see fw_memo)."""
-        parts = []
-        for tname, (blob, _starts, info) in sorted(self._read().items()):
-            parts += [tname.encode(), info, digest_without_counters(blob)]
-        return b"".join(parts)
+        seen = self._read()
+        if self._fingerprint is None:
+            self._fingerprint = b"".join(tname.encode() + info + digest_without_counters(blob)
+                                         for tname, (blob, _starts, info) in sorted(seen.items()))
+        return self._fingerprint
 
     # -- staging
     def stage_add(self, rule):
@@ -181,7 +183,7 @@ class IptablesBackend:
                 raise KernelError("iptables commit failed: %s" % exc) from None
             finally:
                 self._pending = {"add": [], "delete": []}
-                self._seen = None
+                self._seen = self._fingerprint = None
                 for table in self._tables.values():
                     table.refresh()
 

@@ -94,15 +94,28 @@ def _write(path, data):
         write_state(path, data)
         return True
     except OSError:
-        _forget(path)
+        forget_state(path)
         return False
 
 
-def _forget(path):
+def _save(path, header):
     try:
+        data = json.dumps(header, separators=(",", ":")).encode()
+    except (TypeError, ValueError):
         forget_state(path)
+        return
+    _write(path, data)
+
+
+def _siblings(shared):
+    """Paths of the memos of the namespace whose shared fingerprint is ``shared``."""
+    prefix = os.path.basename(shared)[:-len("firewall")]
+    try:
+        names = os.listdir(STATE_DIR)
     except OSError:
-        pass
+        return []
+    return [os.path.join(STATE_DIR, n) for n in names
+            if n.startswith(prefix) and "." not in n and os.path.join(STATE_DIR, n) != shared]
 
 
 # -- the firewall fingerprint the memos of one namespace share: the backend's fingerprint as last
@@ -137,14 +150,14 @@ def _reads_unchanged(reads):
 def _still_valid(header, chosen, fw):
     """True if the memo ``header`` holds for the firewall as ``fw`` observed it, and the host."""
     keys, digest = header["firewall"]
-    return header.get("backend") == chosen and fw.read_digest(keys)[1] == digest \
+    return header.get("backend") == chosen and fw.digest_of(keys) == digest \
         and _reads_unchanged(header["reads"])
 
 
-def _restamp(path, shared, chosen, fw, keep=()):
+def _restamp(path, shared, chosen, fw):
     """The firewall changed (or was never stamped): write its fingerprint as seen by ``fw`` to
-    the shared file under a new token, and carry every memo of this namespace that still holds
-    (``keep``: headers known to) over to it; drop the others.  Returns the token, or None."""
+    the shared file under a new token, and carry every other memo of this namespace that still
+    holds over to it; drop the others.  Returns the token, or None."""
     fingerprint = fw.backend.fingerprint()
     if fingerprint is None:
         return None
@@ -154,31 +167,24 @@ def _restamp(path, shared, chosen, fw, keep=()):
     token = os.urandom(16).hex()
     if not _write(shared, token.encode() + b"\n" + fingerprint):
         return None
-    prefix = os.path.basename(shared)[:-len("firewall")]
-    for name in os.listdir(STATE_DIR):
-        other = os.path.join(STATE_DIR, name)
-        if not name.startswith(prefix) or other in (shared, path) or "." in name:
+    for other in _siblings(shared):
+        if other == path:
             continue
         header = _load(other)
         if header is not None and _still_valid(header, chosen, fw):
             header["tables"] = token
-            _write(other, json.dumps(header, separators=(",", ":")).encode())
+            _save(other, header)
         else:
-            _forget(other)
+            forget_state(other)
     return token
 
 
 def _drop(place):
     """Forget the memo at ``place``; the shared fingerprint too once no memo of the namespace is left."""
     path, shared = place
-    _forget(path)
-    prefix = os.path.basename(shared)[:-len("firewall")]
-    try:
-        names = os.listdir(STATE_DIR)
-    except OSError:
-        return
-    if not any(n.startswith(prefix) and os.path.join(STATE_DIR, n) != shared for n in names):
-        _forget(shared)
+    forget_state(path)
+    if not _siblings(shared):
+        forget_state(shared)
 
 
 def _store(place, key, chosen, fw, reads, plans, extra):
@@ -192,12 +198,7 @@ def _store(place, key, chosen, fw, reads, plans, extra):
         "plans": [[p.key, p.name, p.before, p.after, p.warnings] for p in plans],
     }
     header["tables"] = _restamp(path, shared, chosen, fw)
-    try:
-        data = json.dumps(header, separators=(",", ":")).encode()
-    except (TypeError, ValueError):
-        _forget(path)
-        return
-    _write(path, data)
+    _save(path, header)
 
 
 def _recorded(plan, params, stack, opened):
@@ -239,7 +240,7 @@ def remembered(module, plan):
                 if _still_valid(header, chosen, fw):
                     # what the plan looked at is as it was (something else changed): stamp anew
                     header["tables"] = _restamp(place[0], place[1], chosen, fw)
-                    _write(place[0], json.dumps(header, separators=(",", ":")).encode())
+                    _save(place[0], header)
                     return _replay(header, chosen)
         plans, extra, fw, reads = _recorded(plan, params, stack, opened)
         if place is None:

@@ -120,22 +120,21 @@ class FirewallPlanner:
 
     def scopes(self, prefix):
         """The observed scopes whose names start with ``prefix`` and that have rules, sorted."""
-        found = sorted(s for s, e in self.by_scope.items() if e and s.startswith(prefix))
+        found = self._names(prefix)
         self.reads.setdefault(("prefix", prefix), found)
         return found
 
-    def read_digest(self, reads=None):
-        """(keys, digest) of what this plan read of the observation (``reads``: keys to read
-        now instead, as read_digest returned them): the same digest, the same answers."""
-        if reads is None:
-            keys = [list(k) for k in self.reads]
-            values = list(self.reads.values())
-        else:
-            keys = reads
-            values = [self.by_scope.get(name, []) if kind == "scope" else
-                      sorted(s for s, e in self.by_scope.items() if e and s.startswith(name))
-                      for kind, name in keys]
-        return keys, hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+    def _names(self, prefix):
+        return sorted(s for s, e in self.by_scope.items() if e and s.startswith(prefix))
+
+    def read_digest(self):
+        """(keys, digest) of what this plan read of the observation (``reads``), for fw_memo."""
+        return [list(k) for k in self.reads], _digest(self.reads.values())
+
+    def digest_of(self, keys):
+        """The digest read_digest gave, for ``keys`` read from this observation instead."""
+        return _digest(self.by_scope.get(name, []) if kind == "scope" else self._names(name)
+                       for kind, name in keys)
 
     def plan_item(self, key, name, scope, ident, make_rules, also=()):
         """Plan one item.  ``ident``: everything its rules are made from (None: absent, no rules);
@@ -183,6 +182,10 @@ class FirewallPlanner:
 
     def commit(self):
         self.backend.commit(self.chains_in_use())
+
+
+def _digest(values):
+    return hashlib.blake2b(repr(list(values)).encode(), digest_size=16).hexdigest()
 
 
 def _stager(fn, *args):
@@ -255,12 +258,11 @@ def netns_id(netns):
 
 def forget_netns(netns):
     """Remove everything nsbridge remembers for ``netns`` (saved sysctls, the nftables snapshot,
-    remembered plans);
-    for a namespace about to be deleted by someone other than nsbridge's modules."""
+    remembered plans), for a namespace about to be deleted by someone other than nsbridge's modules."""
     cookie = netns_id(netns)
     for name in os.listdir(STATE_DIR) if os.path.isdir(STATE_DIR) else []:
         if name.startswith(("sysctl-%s-" % cookie, "memo-%s-" % cookie)) or name == "nft-%s.json" % cookie:
-            os.unlink(os.path.join(STATE_DIR, name))
+            forget_state(os.path.join(STATE_DIR, name))
 
 
 def write_state(path, data):
@@ -276,8 +278,8 @@ def write_state(path, data):
 def forget_state(path):
     try:
         os.unlink(path)
-    except FileNotFoundError:
-        pass
+    except OSError:
+        pass  # gone already, or not ours to remove: nothing is remembered either way
 
 
 def _memory_path(netns, key):

@@ -77,6 +77,12 @@ def sorted_addresses(addrs):
     return sorted(addrs, key=lambda a: (ipaddress.ip_interface(a).version, ipaddress.ip_interface(a)))
 
 
+def delete_link(ns, name, kind=None):
+    """Delete link ``name`` (``kind`` only names it in an error: 'delete bridge br0 failed ...')."""
+    ns.invalidate(name)
+    ns.call("delete %s%s" % (kind + " " if kind else "", name), ns.ipr.link, "del", ifname=name)
+
+
 def where(ns):
     """' in NAME' for messages about a namespace, '' for the host."""
     return " in %s" % ns.name if ns.name else ""

@@ -101,6 +101,7 @@ class Namespace:
         self._links = None
         self._addrs = None
         self._routes = None
+        self._all_routes = None
         self._nsids = {}
         self._indexes = {}  # ifname -> ifindex learnt after the snapshot (re-created links)
         self._stale = set()  # ifnames created or deleted since the snapshot
@@ -135,7 +136,7 @@ class Namespace:
         return self.reader.neighbours(family)
 
     def routes(self):
-        if getattr(self, "_all_routes", None) is None:
+        if self._all_routes is None:
             self._all_routes = self.reader.routes()
         return self._all_routes
 

@@ -17,7 +17,7 @@ import socket
 from . import validate
 from .edge import field, item_spec
 from .errors import ConflictError, ValidationError
-from .link_common import (address_steps, is_ours, parse_addresses, plan_link_batch, require_netns,
+from .link_common import (address_steps, delete_link, is_ours, parse_addresses, plan_link_batch, require_netns,
                           sorted_addresses, where)
 from .netlink import MARK, netns_exists, netns_path
 from .reconcile import ItemPlan, Step
@@ -144,7 +144,7 @@ def plan_pair(kernel, key, path, spec, warnings=None):
                                 field(path, "name"))
         before = {"name": name, "netns": ns.name, "peer": "(elsewhere)"}
         steps.append(Step("delete veth %s%s (its peer is not %s%s)" % (name, where(ns), peer, where(pns)),
-                          lambda: _delete(ns, name)))
+                          lambda: delete_link(ns, name)))
         link = None
     taken = pns.link(peer)
     if link is None and taken is not None:
@@ -199,7 +199,7 @@ def _create_steps(ns, pns, spec):
                 os.close(fd)
 
     steps = [Step("create veth %s%s with peer %s%s" % (name, where(ns), peer, where(pns)), create,
-                  lambda: _delete(ns, name))]
+                  lambda: delete_link(ns, name))]
     host_set = {"state": "up", "ifalias": MARK + ":veth"}
     if spec.get("bridge"):
         steps.append(Step("attach %s to %s and set it up" % (name, spec["bridge"]),
@@ -288,11 +288,6 @@ def _converge_steps(ns, pns, spec, link, peer_link, before, after):
     return steps
 
 
-def _delete(ns, name):
-    ns.invalidate(name)
-    ns.call("delete %s" % name, ns.ipr.link, "del", ifname=name)
-
-
 def _kv(changes):
     return ", ".join("%s=%s" % kv for kv in sorted(changes.items()))
 
@@ -310,5 +305,5 @@ def plan_pair_absent(kernel, key, spec):
         return ItemPlan(key, name, before, before, warnings=[
             "%r%s was not created by nsbridge.network.veth; left in place" % (name, where(ns))])
     return ItemPlan(key, name, before, None, [
-        Step("delete veth %s%s (and its peer)" % (name, where(ns)), lambda: _delete(ns, name)),
+        Step("delete veth %s%s (and its peer)" % (name, where(ns)), lambda: delete_link(ns, name)),
     ])

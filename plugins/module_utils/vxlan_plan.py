@@ -17,7 +17,7 @@ import socket
 from . import validate
 from .edge import field
 from .errors import ConflictError, ValidationError
-from .link_common import address_steps, is_ours, parse_addresses, sorted_addresses, where
+from .link_common import address_steps, delete_link, is_ours, parse_addresses, sorted_addresses, where
 from .netlink import MARK, Kernel
 from .reconcile import ItemPlan, Step
 
@@ -71,7 +71,7 @@ def plan_vxlan(params, stack):
                 "%r%s was not created by nsbridge; left in place" % (name, where(ns))])], {}
         return [ItemPlan(name, name, {"name": name, "vni": link.get("vni")}, None, [
             Step("delete vxlan %s%s" % (name, where(ns)),
-                 lambda: (ns.invalidate(name), ns.call("delete %s" % name, ns.ipr.link, "del", ifname=name)))])], {}
+                 lambda: delete_link(ns, name))])], {}
 
     dev = spec.get("dev")
     if dev is None:
@@ -92,7 +92,7 @@ def plan_vxlan(params, stack):
             raise ConflictError("vxlan %r exists%s with other parameters and nsbridge did not create it"
                                 % (name, where(ns)), "name")
         steps.append(Step("delete vxlan %s (vni, local or port changed)" % name,
-                          lambda: (ns.invalidate(name), ns.call("delete %s" % name, ns.ipr.link, "del", ifname=name))))
+                          lambda: delete_link(ns, name)))
         link = None
     if link is None:
         before = None
@@ -109,7 +109,7 @@ def plan_vxlan(params, stack):
                 create["vxlan_link"] = ns.index_of(dev)
             ns.call("create vxlan %s" % name, ns.ipr.link, "add", **create)
         steps.append(Step("create vxlan %s vni %d local %s%s" % (name, spec["vni"], spec["local"], where(ns)), make,
-                          lambda: ns.call("delete %s" % name, ns.ipr.link, "del", ifname=name)))
+                          lambda: delete_link(ns, name)))
         steps.append(Step("set %s up" % name, lambda: ns.call("set %s up" % name, ns.ipr.link, "set", ifname=name,
                                                               state="up", ifalias=MARK + ":vxlan")))
         steps += address_steps(ns, name, set(), spec["addresses"])
