@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: provision N container endpoints through nsbridge's module core vs the seeds' shell recipe.
 
 An endpoint is a namespace, a veth pair with one end on a bridge, an address
@@ -28,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, ".collections"))
 from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.bridge_plan import plan_bridges  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.netns_plan import plan_namespaces  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import apply_plans  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import Context, apply_plans  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.veth_plan import plan_pairs  # noqa: E402
 
 
@@ -48,8 +47,7 @@ def module_core(prefix, n):
                             "state": "present"}),
             (plan_pairs, {"pairs": pairs, "state": "present"})):
         with contextlib.ExitStack() as stack:
-            plans, _ = plan_fn(params, stack)
-            changed |= apply_plans(plans, check_mode=False).changed
+            changed |= apply_plans(plan_fn(params, Context(stack)).plans, check_mode=False).changed
     return changed
 
 
@@ -74,7 +72,7 @@ def shell_recipe(prefix, n):
 def cleanup(prefix):
     for name in netlink.list_netns():
         if name.startswith(prefix):
-            subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
 
 
 def timed(host, fn, *args):
@@ -105,7 +103,8 @@ def main():
         cleanup(shell_prefix)
         cleanup(core_prefix)
 
-    per = lambda t: t / n * 1000  # noqa: E731
+    def per(seconds):
+        return seconds / n * 1000
     print("endpoints: N=%d (namespace + veth + bridge port + address + default route)" % n)
     print("  shell recipe (7 ip commands each) %8.2f ms/endpoint  %7.3f s" % (per(shell), shell))
     print("  nsbridge module core, first run   %8.2f ms/endpoint  %7.3f s" % (per(first), first))

@@ -1,6 +1,6 @@
-#!/usr/bin/env python3
-"""Benchmark: publish 200 ports and masquerade 20 subnets in one module call, per backend,
-against the same rules written with one ``iptables -t TABLE -A ...`` process per rule.
+"""Benchmark: publish 200 ports and masquerade 20 subnets, each in both IP families, in one
+module call, per backend, against the same rules written with one ``iptables``/``ip6tables -t
+TABLE -A ...`` process per rule.
 
 Everything runs in private namespaces made for the run.  Prints times and ratios; the
 targets (one call <= 0.1 x per-rule commands; no-op re-run <= 0.1 x first call) are
@@ -23,19 +23,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
 from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.family import IPV4  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.fw_iptables import CHAIN_MAP  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_plan import forget_netns  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import (  # noqa: E402
     masquerade_rules, publish_rules, stamp)
 from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import plan_publishes  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import apply_plans  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import Context, apply_plans  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.state_files import forget_netns  # noqa: E402
 
 
 def workload(ports, subnets):
-    publish = [{"host_port": 20000 + i, "destination": "10.%d.0.%d" % (100 + i % subnets, 2 + i // subnets),
-                "destination_port": 80} for i in range(ports)]
-    masq = [{"source": "10.%d.0.0/24" % (100 + i), "bridge": "br%d" % i} for i in range(subnets)]
+    publish, masq = [], []
+    for i in range(ports):
+        net, host = 100 + i % subnets, 2 + i // subnets
+        publish.append({"host_port": 20000 + i, "destination": "10.%d.0.%d" % (net, host), "destination_port": 80})
+        publish.append({"host_port": 20000 + i, "destination": "fd00:%d::%x" % (net, host), "destination_port": 80})
+    for i in range(subnets):
+        masq.append({"source": "10.%d.0.0/24" % (100 + i), "bridge": "br%d" % i})
+        masq.append({"source": "fd00:%d::/64" % (100 + i), "bridge": "br%d" % i})
     return publish, masq
 
 
@@ -45,8 +51,8 @@ def module_calls(backend, publish, masq):
                             (plan_masquerades, {"networks": masq, "state": "present", "backend": backend,
                                                 "ip_forward": True})):
         with contextlib.ExitStack() as stack:
-            plans, extra = plan_fn(params, stack)
-            changed |= apply_plans(plans, False, extra.get("_commit")).changed
+            planned = plan_fn(params, Context(stack))
+            changed |= apply_plans(planned.plans, False, planned.commit).changed
     return changed
 
 
@@ -67,11 +73,12 @@ def iptables_args(rule):
         args += ["-m", "conntrack", "--ctstate", ",".join(rule.ctstate)]
     args += ["-m", "comment", "--comment", rule.comment, "-j", rule.verdict]
     if rule.verdict == "DNAT":
-        args += ["--to-destination", "%s:%d" % (rule.to_addr, rule.to_port)]
+        to = rule.to_addr if rule.family == IPV4 else "[%s]" % rule.to_addr
+        args += ["--to-destination", "%s:%d" % (to, rule.to_port)]
     return args
 
 
-def per_rule_commands(tool, publish, masq):
+def per_rule_commands(tools, publish, masq):
     rules = []
     for item in publish:
         scope = "publish:tcp:*:%d" % item["host_port"]
@@ -81,10 +88,11 @@ def per_rule_commands(tool, publish, masq):
         scope = "masq:" + item["source"]
         rules += stamp(masquerade_rules(scope, item["source"], item["bridge"], None, True),
                        "nsbridge %s bench " % scope)
-    for table, chain, _b in CHAIN_MAP.values():
-        subprocess.run([tool, "-t", table, "-N", chain], check=True)
+    for tool in tools:
+        for table, chain, _b in CHAIN_MAP.values():
+            subprocess.run([tool, "-t", table, "-N", chain], check=True)
     for rule in rules:
-        subprocess.run([tool] + iptables_args(rule), check=True)
+        subprocess.run([tools[0 if rule.family == IPV4 else 1]] + iptables_args(rule), check=True)
     return len(rules)
 
 
@@ -102,8 +110,10 @@ def main():
     args = parser.parse_args()
     publish, masq = workload(args.ports, args.subnets)
     tag = uuid.uuid4().hex[:4]
-    print("firewall: %d published ports + %d masqueraded subnets in one call per module" % (args.ports, args.subnets))
-    for backend, tool in (("iptables", "iptables-legacy"), ("nftables", "iptables-nft")):
+    print("firewall: %d published ports + %d masqueraded subnets, each in IPv4 and IPv6, in one call per module"
+          % (args.ports, args.subnets))
+    for backend, tools in (("iptables", ("iptables-legacy", "ip6tables-legacy")),
+                           ("nftables", ("iptables-nft", "ip6tables-nft"))):
         hosts = ["bf%s%s%d" % (backend[0], tag, i) for i in range(2)]
         for host in hosts:
             netlink.Kernel.create_netns(host)
@@ -111,18 +121,18 @@ def main():
             # load the libraries once (python-iptables, libnftables) so neither timed run pays for imports
             timed(hosts[0], module_calls, backend, publish[:1], masq[:1])
             forget_netns(hosts[0])
-            subprocess.run(["ip", "netns", "delete", hosts[0]])
+            subprocess.run(["ip", "netns", "delete", hosts[0]], check=False)
             netlink.Kernel.create_netns(hosts[0])
-            shell, count = timed(hosts[0], per_rule_commands, tool, publish, masq)
+            shell, count = timed(hosts[0], per_rule_commands, tools, publish, masq)
             first, changed = timed(hosts[1], module_calls, backend, publish, masq)
             noop, changed_again = timed(hosts[1], module_calls, backend, publish, masq)
             assert changed and not changed_again, "not idempotent"
         finally:
             for host in hosts:
                 forget_netns(host)
-                subprocess.run(["ip", "netns", "delete", host])
+                subprocess.run(["ip", "netns", "delete", host], check=False)
         print("  %s backend (%d rules)" % (backend, count))
-        print("    %s, one process per rule %8.3f s" % (tool, shell))
+        print("    %s, one process per rule %8.3f s" % ("/".join(tools), shell))
         print("    nsbridge, one call each         %8.3f s" % first)
         print("    nsbridge, no-op re-run          %8.3f s" % noop)
         r1, r2 = first / shell, noop / first

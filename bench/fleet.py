@@ -1,11 +1,13 @@
-#!/usr/bin/env python3
 """Benchmark: the fleet role at scale and the overlay's cost, on the molecule fleet-vxlan hosts.
 
 In one run:
   1. converge time of 1 host x N containers, then of 3 fresh hosts x N containers (one play,
      Ansible forks in parallel): the ratio shows how the fleet scales;
   2. a bulk TCP transfer between containers on two hosts (through the VXLAN overlay across the
-     routed underlay) versus the same transfer between the two hosts themselves.
+     routed underlay) versus the same transfer between the two hosts themselves;
+  3. the same 3 hosts torn down and converged again dual-stack (nsbridge_fleet_cidr6: every
+     network, container, route and rule in both families): dual-stack / IPv4-only converge time
+     (target at most 1.3).
 
 All traffic stays between the fleet's own containers. Prints figures and ratios; asserts nothing.
 
@@ -32,14 +34,18 @@ PLAYBOOK = """
     - nsbridge.network.bridge_network
     - nsbridge.network.containers
 """
-SINK = "import socket,sys;s=socket.socket();s.setsockopt(1,2,1);s.bind(('0.0.0.0',5001));s.listen(1);" \
+SINK = "import socket,sys;s=socket.socket(socket.AF_INET6);s.setsockopt(1,2,1);s.bind(('::',5001));s.listen(1);" \
        "print('ready',flush=True);c,_=s.accept();n=0\nwhile True:\n b=c.recv(1<<20)\n if not b: break\n n+=len(b)\nprint(n)"
 SOURCE = "import socket,sys,time;s=socket.create_connection((sys.argv[1],5001));b=b'x'*(1<<20);t=time.time()\n" \
-         "for _ in range(int(sys.argv[2])): s.sendall(b)\ns.shutdown(1);s.recv(1);print(time.time()-t)"
+         "for _attempt in range(int(sys.argv[2])): s.sendall(b)\ns.shutdown(1);s.recv(1);print(time.time()-t)"
 
 
 def sh(*cmd, **kw):
-    return subprocess.run(list(cmd), check=True, capture_output=True, text=True, cwd=ROOT, **kw)
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, cwd=ROOT, check=False, **kw)
+    if proc.returncode:
+        raise SystemExit("%s failed (%d):\n%s%s" % (" ".join(cmd[:4]), proc.returncode, proc.stdout[-4000:],
+                                                    proc.stderr[-2000:]))
+    return proc
 
 
 def molecule(action):
@@ -79,13 +85,20 @@ def main():
     molecule("create")
     try:
         inventory = glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.%s/inventory" % SCENARIO))[0]
-        extra = {"nsbridge_containers": [{"name": "c%d" % i, "network": "fleet"} for i in range(args.n)]}
+        extra = {"nsbridge_containers": [{"name": "c%d" % i, "network": "fleet"} for i in range(args.n)],
+                 "nsbridge_fleet_cidr6": ""}  # the scenario is dual-stack; IPv4-only first
+        hosts = "nsbx-h2,nsbx-h3,nsbx-h4"
         one = converge(inventory, "nsbx-h1", extra)
-        three = converge(inventory, "nsbx-h2,nsbx-h3,nsbx-h4", extra)
+        three = converge(inventory, hosts, extra)
         addr = sh("podman", "exec", "nsbx-h3", "ip", "netns", "exec", "c0", "ip", "-4", "-o", "addr", "show",
                   "dev", "eth0").stdout.split()[3].split("/")[0]
         overlay = transfer("nsbx-h3", "c0", "nsbx-h2", "c0", addr, args.megabytes)
         underlay = transfer("nsbx-h3", None, "nsbx-h2", None, "192.168.82.13", args.megabytes)
+        converge(inventory, hosts, dict(extra, nsbridge_state="absent"))
+        dual = converge(inventory, hosts, dict(extra, nsbridge_fleet_cidr6="fd00:200::/48"))
+        addr6 = sh("podman", "exec", "nsbx-h3", "ip", "netns", "exec", "c0", "ip", "-6", "-o", "addr", "show",
+                   "dev", "eth0", "scope", "global").stdout.split()[3].split("/")[0]
+        overlay6 = transfer("nsbx-h3", "c0", "nsbx-h2", "c0", addr6, args.megabytes)
     finally:
         molecule("destroy")
     print("fleet: vxlan mode, %d containers per host" % args.n)
@@ -94,6 +107,9 @@ def main():
     print("  bulk TCP %d MB, containers on two hosts (overlay)  %7.1f MB/s" % (args.megabytes, overlay))
     print("  bulk TCP %d MB, the two hosts themselves (underlay) %7.1f MB/s" % (args.megabytes, underlay))
     print("  overlay / underlay throughput = %.2f" % (overlay / underlay))
+    print("  converge 3 hosts dual-stack %6.1f s   ratio dual-stack / IPv4-only = %.2f (target <= 1.3)"
+          % (dual, dual / three))
+    print("  bulk TCP %d MB over IPv6, containers on two hosts (overlay) %7.1f MB/s" % (args.megabytes, overlay6))
 
 
 if __name__ == "__main__":

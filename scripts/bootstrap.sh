@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-debs=(iproute2 iptables nftables libnftables1 conntrack iputils-ping curl python3-venv kmod procps)
+debs=(iproute2 iptables nftables libnftables1 conntrack iputils-ping curl python3-venv kmod procps graphviz)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,7 +22,7 @@ py=/usr/bin/python3
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import ansible, pyroute2, iptc, pytest' 2>/dev/null; then
   echo "bootstrap: creating .venv"
   "$py" -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 fi
 
 mkdir -p .collections/ansible_collections/nsbridge

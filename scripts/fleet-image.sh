@@ -4,8 +4,25 @@
 # Debian's mirror and imported. The managed hosts' Python dependencies come from Debian
 # packages baked in here, as a user's Debian hosts would install them.
 set -euo pipefail
-IMAGE=${NSBRIDGE_FLEET_IMAGE:-localhost/nsbridge-fleet:bookworm}
-MIRROR=${NSBRIDGE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+IMAGE=${NSBRIDGE_FLEET_IMAGE:-localhost/nsbridge-fleet:bookworm-2}  # the tag changes with what is in it
+
+# The Debian mirror this machine's apt already uses (NSBRIDGE_DEBIAN_MIRROR overrides it): the first
+# "deb" source serving bookworm's main component, in one-line or deb822 (.sources) format.
+apt_mirror() {
+  local f
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -r "$f" ] || continue
+    awk '$1 == "deb" && $0 ~ / bookworm / && $0 ~ / main/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' "$f"
+  done
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    awk 'BEGIN { RS = ""; FS = "\n" }
+         /(^|\n)Types:[^\n]*deb([ \n]|$)/ && /(^|\n)Suites:[^\n]*bookworm([ \n]|$)/ && /(^|\n)Components:[^\n]*main/ {
+           for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { split($i, u, /[ \t]+/); print u[2]; exit } }' "$f"
+  done
+}
+MIRROR=${NSBRIDGE_DEBIAN_MIRROR:-$(apt_mirror | head -n 1)}
+[ -n "$MIRROR" ] || { echo "fleet-image: no Debian bookworm mirror in /etc/apt; set NSBRIDGE_DEBIAN_MIRROR" >&2; exit 1; }
 
 need=()
 for p in podman runc debootstrap; do
@@ -17,8 +34,6 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-probe() { timeout 120 podman run --rm --network none "$IMAGE" true >/dev/null 2>&1; }
-
 if podman image exists "$IMAGE"; then
   echo "fleet-image: $IMAGE is cached"
 else
@@ -26,31 +41,32 @@ root=$(mktemp -d /var/tmp/nsbridge-rootfs.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 pkgs=python3,python3-pyroute2,python3-iptables,python3-nftables,libnftables1,iproute2,iptables,nftables
 pkgs=$pkgs,conntrack,iputils-ping,curl,procps,kmod,util-linux
-echo "fleet-image: debootstrap bookworm (minbase) into $root"
+echo "fleet-image: debootstrap bookworm (minbase) from $MIRROR into $root"
 debootstrap --variant=minbase --include="$pkgs" bookworm "$root" "$MIRROR" >/var/tmp/nsbridge-debootstrap.log 2>&1 \
   || { tail -20 /var/tmp/nsbridge-debootstrap.log; exit 1; }
+# podman, for the containers role's image-based containers, with apt inside the new system (debootstrap's
+# own resolver leaves podman's dependencies unconfigured); it runs there as inside a privileged container:
+# vfs storage (no overlay on overlay), runc and cgroupfs, as on the controller
+printf '#!/bin/sh\nexit 101\n' > "$root"/usr/sbin/policy-rc.d
+chmod +x "$root"/usr/sbin/policy-rc.d
+cp /etc/resolv.conf "$root"/etc/resolv.conf
+mount -t proc proc "$root"/proc
+trap 'umount "$root"/proc 2>/dev/null || true; rm -rf "$root"' EXIT
+{ chroot "$root" apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends podman runc uidmap; } \
+  >>/var/tmp/nsbridge-debootstrap.log 2>&1 || { tail -20 /var/tmp/nsbridge-debootstrap.log; exit 1; }
+umount "$root"/proc
+rm -f "$root"/usr/sbin/policy-rc.d "$root"/etc/resolv.conf
 # the legacy iptables on purpose: the iptables-legacy scenario flips it per host
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+mkdir -p "$root"/etc/containers/containers.conf.d
+printf '[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n' \
+  > "$root"/etc/containers/storage.conf
+printf '[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' \
+  > "$root"/etc/containers/containers.conf.d/nsbridge.conf
 tar -C "$root" -c . | podman import --quiet --change 'CMD ["sleep", "infinity"]' - "$IMAGE" >/dev/null
 echo "fleet-image: built $IMAGE"
 fi
 
-# podman on this kind of VM: the kernel refuses runc setting RLIMIT_NPROC/NOFILE to the
-# machine's own maximum (podman's default), so cap them; and use runc where crun is missing.
-# Written only when podman cannot run a container with its own defaults.
-conf=/etc/containers/containers.conf.d/nsbridge-fleet.conf
-if ! probe && ! grep -q "nsbridge fleet" "$conf" 2>/dev/null; then
-  echo "fleet-image: podman cannot start a container as configured; writing $conf"
-  mkdir -p /etc/containers/containers.conf.d
-  {
-    echo "# nsbridge fleet: runtime and limits this machine accepts"
-    echo "[containers]"
-    echo 'default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]'
-    echo "[engine]"
-    command -v crun >/dev/null || echo 'runtime = "runc"'
-    echo 'cgroup_manager = "cgroupfs"'
-    echo 'events_logger = "file"'
-  } >> "$conf"
-fi
-probe || { echo "fleet-image: podman still cannot run $IMAGE" >&2; podman run --rm --network none "$IMAGE" true; exit 1; }
+bash "$(dirname "$0")/podman-conf.sh" "$IMAGE"
 echo "fleet-image: podman runs $IMAGE"

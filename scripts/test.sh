@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, integration (real kernel, private namespaces) and an
-# end-to-end playbook run. Installs what it needs first (scripts/bootstrap.sh).
+# The whole test suite: unit, integration (real kernel, private namespaces, real container
+# engines), the playbooks end to end, the collection's sanity and lint checks, then the molecule
+# fleet. Installs what it needs first (scripts/bootstrap.sh, engines.sh, and each stage's own).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
 
 stage() {  # stage NAME COMMAND...: run, print its duration, remember a failure
@@ -17,7 +18,16 @@ stage() {  # stage NAME COMMAND...: run, print its duration, remember a failure
 
 failed=()
 bash scripts/bootstrap.sh || exit 1
+# docker.io, podman, strace and a local busybox image: the tests with real engines and crash tests need them
+stage "container engines for the tests" bash scripts/engines.sh
+# molecule, testinfra, and the ansible package for containers.podman (image-based containers, the
+# molecule connection) and community.general: the playbook tests and the fleet need them
+stage "test tools (molecule, testinfra, containers.podman)" \
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-fleet.txt
 stage "unit + integration (pytest)" .venv/bin/python -m pytest tests
+# the collection as Galaxy and its users' linters see it
+stage "ansible-test sanity (Python 3.8-3.13)" bash scripts/sanity.sh
+stage "lint: ansible-lint, antsibull-docs/-changelog, galaxy-importer, ansible-builder" bash scripts/lint.sh
 
 # the molecule fleet: podman hosts on a local Debian image (NSBRIDGE_SKIP_FLEET=1 skips it,
 # and then this script says so and fails: a skipped stage never counts as passed)
@@ -25,10 +35,8 @@ if [ "${NSBRIDGE_SKIP_FLEET:-0}" = 1 ]; then
   echo "=== stage: molecule fleet: SKIPPED on request (NSBRIDGE_SKIP_FLEET=1)"
   failed+=("molecule (skipped)")
 else
-  stage "fleet tools (molecule, testinfra, containers.podman)" \
-    .venv/bin/pip install -q --disable-pip-version-check -r requirements-fleet.txt
   stage "fleet image" bash scripts/fleet-image.sh
-  for scenario in default iptables-legacy fleet-routed fleet-vxlan; do
+  for scenario in default iptables-legacy fleet-routed fleet-vxlan reboot; do
     stage "molecule $scenario" env PATH="$PWD/.venv/bin:$PATH" .venv/bin/molecule test -s "$scenario"
   done
 fi

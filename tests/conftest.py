@@ -17,9 +17,11 @@ import importlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from unittest import mock
 
@@ -33,7 +35,7 @@ from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E4
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
 from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_plan import forget_netns  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.state_files import forget_netns  # noqa: E402
 
 MODULES = "ansible_collections.nsbridge.network.plugins.modules."
 HELPERS = os.path.join(ROOT, "tests", "integration", "helpers")
@@ -46,6 +48,7 @@ class Sandbox:
         self.prefix = "t" + uuid.uuid4().hex[:5]  # 6 bytes: leaves 9 for interface names
         self.host = self.prefix + "host"
         self.procs = []
+        self.files = os.path.join(tempfile.gettempdir(), "nsbridge-test-" + self.prefix)  # the test's own files
         netlink.Kernel.create_netns(self.host)
 
     def name(self, suffix):
@@ -72,7 +75,7 @@ class Sandbox:
     def sh(self, netns, *cmd, check=True, timeout=20):
         """Run a command inside namespace ``netns`` (None: the sandbox host)."""
         full = ["ip", "netns", "exec", netns or self.host] + list(cmd)
-        proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False)
         if check and proc.returncode != 0:
             raise AssertionError("%s failed (%d): %s%s" % (" ".join(full), proc.returncode, proc.stdout, proc.stderr))
         return proc
@@ -112,6 +115,7 @@ class Sandbox:
         return proc.stdout.strip() if proc.returncode == 0 else None
 
     def cleanup(self):
+        shutil.rmtree(self.files, ignore_errors=True)
         for proc in self.procs:
             proc.kill()
             proc.wait()
@@ -127,10 +131,11 @@ class Sandbox:
                     os.unlink(path)
         # sysctl values and nftables snapshots nsbridge keeps for these namespaces die with them
         for name in self.namespaces():
-            forget_netns(name)
+            if netlink.netns_exists(name):  # not a bare file a killed creation left
+                forget_netns(name)
         # namespaces first: their links go with them; the host namespace last
         for name in sorted(self.namespaces(), key=lambda n: n == self.host):
-            subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
 
 
 @pytest.fixture

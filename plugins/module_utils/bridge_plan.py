@@ -10,12 +10,21 @@ import os
 from . import validate
 from .edge import field, item_spec
 from .errors import ConflictError, ValidationError
-from .link_common import (address_steps, delete_link, is_ours, parse_addresses, plan_link_batch, require_netns,
+from .link_common import (address_steps, delete_link, parse_addresses, plan_link_batch, require_netns,
                           sorted_addresses, where)
-from .netlink import MARK, netns_exists
-from .reconcile import ItemPlan, Step
+from .netlink import GROUP, MARK, is_ours, netns_exists
+from .reconcile import ItemPlan, Planned, Step
 
-ITEM_KEYS = ("name", "addresses", "mtu", "stp", "mac", "ports", "netns", "state")
+ITEM_OPTIONS = dict(
+    name=dict(type="str"),
+    addresses=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
+    stp=dict(type="bool", default=False),
+    mac=dict(type="str"),
+    ports=dict(type="list", elements="str"),
+    netns=dict(type="str"),
+)
+ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
 
 
 def validate_bridge(path, item, default_state, check_mode=False, warnings=None):
@@ -37,10 +46,10 @@ def validate_bridge(path, item, default_state, check_mode=False, warnings=None):
     return spec
 
 
-def plan_bridges(params, stack):
-    _specs, plans = plan_link_batch(params, stack, "bridges", ITEM_KEYS, validate_bridge, "bridge",
+def plan_bridges(params, ctx):
+    _specs, plans = plan_link_batch(params, ctx, "bridges", ITEM_KEYS, validate_bridge, "bridge",
                                     plan_bridge, plan_bridge_absent)
-    return plans, {}
+    return Planned(plans)
 
 
 def describe(ns, link):
@@ -77,7 +86,7 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
         # container's ARP entry for its gateway pointing at a MAC nobody answers to (Docker, too,
         # fixes its bridges' addresses). Without ``mac``: a random locally administered one.
         create = dict(ifname=name, kind="bridge", br_stp_state=int(stp),
-                      address=spec.get("mac") or random_mac())
+                      address=spec.get("mac") or random_mac(), group=GROUP)
         if spec["mtu"]:
             create["mtu"] = spec["mtu"]
         steps.append(Step("create bridge %s%s" % (name, where(ns)),
@@ -98,6 +107,8 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
         if not link["up"]:
             changes["state"] = "up"
             after["up"] = True
+        if is_ours(link) and not link.get("alias"):  # created by a run that was killed before it named it
+            changes["ifalias"] = MARK + ":bridge"
         if changes:
             steps.append(Step("set %s %s" % (name, ", ".join("%s=%s" % kv for kv in sorted(changes.items()))),
                               lambda: ns.call("set %s" % name, ns.ipr.link, "set", ifname=name, **changes)))

@@ -5,13 +5,14 @@
 
 Each module's ``main()`` takes its entry from here, and ``drift_info`` uses the very same
 entries to plan several module calls in one process: one definition, so the check can never
-read a call differently from the module that will run it.  Planners are imported only when
-their entry is asked for.
+read a call differently from the module that will run it.  A batch module's item options are
+defined once, beside its planner (``ITEM_OPTIONS``), which reads its item keys from them.
+Planners are imported only when their entry is asked for.
 """
 
 from __future__ import annotations
 
-from .edge import FIREWALL_OPTIONS, STATE_CHOICES, batch_spec, run
+from .edge import STATE_CHOICES, batch_spec, run
 
 
 def _plain(**options):
@@ -20,37 +21,20 @@ def _plain(**options):
                 supports_check_mode=True)
 
 
+def _firewall_options():
+    """Call-level options every firewall module takes (documented by the common.firewall fragment)."""
+    from .fw_registry import AUTO, choices
+    return dict(netns=dict(type="str"), backend=dict(type="str", choices=choices(), default=AUTO))
+
+
 def _bridge():
-    from .bridge_plan import plan_bridges
-    items = dict(
-        name=dict(type="str"),
-        addresses=dict(type="list", elements="str"),
-        mtu=dict(type="int"),
-        stp=dict(type="bool", default=False),
-        mac=dict(type="str"),
-        ports=dict(type="list", elements="str"),
-        netns=dict(type="str"),
-    )
-    return batch_spec(items, "name", "bridges"), plan_bridges, "bridges"
+    from . import bridge_plan as p
+    return batch_spec(p.ITEM_OPTIONS, "name", "bridges"), p.plan_bridges, "bridges"
 
 
 def _veth():
-    from .veth_plan import plan_pairs
-    items = dict(
-        name=dict(type="str"),
-        peer=dict(type="str"),
-        netns=dict(type="str"),
-        peer_netns=dict(type="str"),
-        bridge=dict(type="str"),
-        hairpin=dict(type="bool"),
-        addresses=dict(type="list", elements="str"),
-        peer_addresses=dict(type="list", elements="str"),
-        peer_gateway=dict(type="str"),
-        mtu=dict(type="int"),
-        mac=dict(type="str"),
-        peer_mac=dict(type="str"),
-    )
-    return batch_spec(items, "name", "pairs"), plan_pairs, "pairs"
+    from . import veth_plan as p
+    return batch_spec(p.ITEM_OPTIONS, "name", "pairs"), p.plan_pairs, "pairs"
 
 
 def _netns():
@@ -59,81 +43,38 @@ def _netns():
 
 
 def _nat_masquerade():
-    from .nat_plan import plan_masquerades
-    items = dict(
-        source=dict(type="str"),
-        bridge=dict(type="str"),
-        out_interface=dict(type="str"),
-        forward=dict(type="bool", default=True),
-        exclude=dict(type="list", elements="str"),
-        accept_from=dict(type="list", elements="str"),
-    )
-    spec = batch_spec(items, "source", "networks", ip_forward=dict(type="bool", default=True), **FIREWALL_OPTIONS)
-    return spec, plan_masquerades, "masquerades"
+    from . import nat_plan as p
+    spec = batch_spec(p.ITEM_OPTIONS, "source", "networks", ip_forward=dict(type="bool", default=True),
+                      **_firewall_options())
+    return spec, p.plan_masquerades, "masquerades"
 
 
 def _port_publish():
-    from .publish_plan import plan_publishes
-    items = dict(
-        host_port=dict(type="raw"),
-        destination=dict(type="str"),
-        destination_port=dict(type="raw"),
-        protocol=dict(type="str", choices=["tcp", "udp", "sctp"], default="tcp"),
-        host_ip=dict(type="str"),
-        bridge=dict(type="str"),
-        local=dict(type="bool", default=True),
-        localhost=dict(type="bool", default=False),
-    )
-    return batch_spec(items, "host_port", "ports", **FIREWALL_OPTIONS), plan_publishes, "published"
+    from . import publish_plan as p
+    return batch_spec(p.ITEM_OPTIONS, "host_port", "ports", **_firewall_options()), p.plan_publishes, "published"
 
 
 def _network_isolation():
-    from .isolation_plan import plan_isolation
-    items = dict(
-        bridge=dict(type="str"),
-        isolated=dict(type="bool", default=True),
-        internal=dict(type="bool", default=False),
-    )
-    spec = batch_spec(items, "bridge", "networks", peers=dict(type="list", elements="str"), **FIREWALL_OPTIONS)
-    return spec, plan_isolation, "isolation"
+    from . import isolation_plan as p
+    spec = batch_spec(p.ITEM_OPTIONS, "bridge", "networks", peers=dict(type="list", elements="str"),
+                      **_firewall_options())
+    return spec, p.plan_isolation, "isolation"
 
 
 def _workload():
-    from .workload_plan import plan_workloads
-    items = dict(name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"))
-    return batch_spec(items, "name", "workloads"), plan_workloads, "workloads"
+    from . import workload_plan as p
+    return batch_spec(p.ITEM_OPTIONS, "name", "workloads"), p.plan_workloads, "workloads"
 
 
 def _route():
-    from .route_plan import plan_routes
-    items = dict(
-        dst=dict(type="str"),
-        via=dict(type="str"),
-        dev=dict(type="str"),
-        onlink=dict(type="bool", default=False),
-        metric=dict(type="int", default=0),
-    )
-    spec = batch_spec(items, "dst", "routes", purge=dict(type="bool", default=False), netns=dict(type="str"))
-    return spec, plan_routes, "routes"
+    from . import route_plan as p
+    spec = batch_spec(p.ITEM_OPTIONS, "dst", "routes", purge=dict(type="bool", default=False), netns=dict(type="str"))
+    return spec, p.plan_routes, "routes"
 
 
 def _vxlan():
-    from .vxlan_plan import plan_vxlan
-    spec = _plain(
-        name=dict(type="str", required=True),
-        vni=dict(type="int"),
-        local=dict(type="str"),
-        dev=dict(type="str"),
-        port=dict(type="int", default=4789),
-        mtu=dict(type="int"),
-        mac=dict(type="str"),
-        addresses=dict(type="list", elements="str"),
-        peers=dict(type="list", elements="dict", default=[], options=dict(
-            underlay=dict(type="str", required=True), mac=dict(type="str", required=True),
-            address=dict(type="str", required=True))),
-        netns=dict(type="str"),
-    )
-    return spec, plan_vxlan, "vxlan"
+    from . import vxlan_plan as p
+    return _plain(**p.OPTIONS), p.plan_vxlan, "vxlan"
 
 
 ENTRIES = {
@@ -149,12 +90,30 @@ ENTRIES = {
 }
 
 
+def calls_option(required):
+    """The ``calls`` option of the modules that take other modules' calls (apply, drift_info,
+    network_info)."""
+    return dict(type="list", elements="dict", required=required, options=dict(
+        module=dict(type="str", required=True, choices=sorted(ENTRIES)),
+        args=dict(type="dict", default={}),
+    ))
+
+
 def entry(name):
     """(AnsibleModule keyword arguments, planner, result key) of module ``name``."""
     return ENTRIES[name]()
 
 
 def run_module(module_class, name):
-    """A module's whole main(): ``module_class`` is AnsibleModule (imported by the module, not here)."""
+    """A module's whole main(): ``module_class`` is AnsibleModule (imported by the module, not here).
+    A real run also tidies what nsbridge keeps under /run (see housekeeping), before and after."""
+    from .housekeeping import sweep
     spec, plan, result_key = entry(name)
-    run(module_class(**spec), name, plan, result_key)
+    module = module_class(**spec)
+    if not module.check_mode:
+        sweep()
+    try:
+        run(module, name, plan, result_key)
+    finally:
+        if not module.check_mode:
+            sweep()

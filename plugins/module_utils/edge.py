@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 
 from .errors import NsbridgeError
-from .reconcile import BatchFailed, apply_plans
+from .reconcile import BatchFailed, Context, apply_plans
 
 
 def batch_items(params, list_key, item_keys):
@@ -49,13 +49,6 @@ def batch_spec(item_options, key, list_key, **call_options):
                 mutually_exclusive=[(key, list_key)], supports_check_mode=True)
 
 
-# call-level options every firewall module takes (documented by the common.firewall fragment)
-FIREWALL_OPTIONS = dict(
-    netns=dict(type="str"),
-    backend=dict(type="str", choices=["auto", "iptables", "nftables"], default="auto"),
-)
-
-
 def item_spec(item, item_keys, default_state):
     """One batch item with every key present and its state resolved (its own, or the call's)."""
     spec = {k: item.get(k) for k in item_keys}
@@ -71,17 +64,15 @@ def field(prefix, name):
 def run(module, module_name, plan_fn, result_key):
     """Plan, apply, and exit.
 
-    ``plan_fn(params, stack) -> (plans, extra_result_dict)``; kernel handles it
-    opens go on ``stack`` (a contextlib.ExitStack) and are closed after apply.
-    If ``extra`` holds a callable under ``_commit``, the plans are one transaction.
+    ``plan_fn(params, ctx) -> Planned``; kernel handles it opens go on ``ctx.stack`` and are
+    closed after apply.  A Planned with ``commit`` is one transaction.
     """
     extra = {}
     try:
         with contextlib.ExitStack() as stack:
-            params = dict(module.params, _check_mode=module.check_mode)
-            plans, extra = plan_fn(params, stack)
-            commit = extra.pop("_commit", None)
-            outcome = apply_plans(plans, module.check_mode, commit)
+            planned = plan_fn(module.params, Context(stack, module.check_mode))
+            extra = planned.result
+            outcome = apply_plans(planned.plans, module.check_mode, planned.commit)
     except BatchFailed as exc:
         done = [r["name"] for r in exc.outcome.results]
         module.fail_json(msg="nsbridge.network.%s: %s" % (module_name, exc),

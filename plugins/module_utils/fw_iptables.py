@@ -1,32 +1,42 @@
 # -*- coding: utf-8 -*-
 # Copyright: nsbridge contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The iptables backend: python-iptables (libiptc) on hosts whose iptables is the legacy variant.
+"""The iptables backend: python-iptables (libiptc, libip6tc) on hosts whose iptables is the
+legacy variant; IPv4 in iptables, IPv6 in ip6tables, both in one call.
 
 Owned chains ``NSBRIDGE-PREROUTING``, ``NSBRIDGE-OUTPUT``, ``NSBRIDGE-POSTROUTING`` (nat) and
-``NSBRIDGE-FORWARD``, ``NSBRIDGE-INPUT`` (filter), each reached by one jump (comment
-``nsbridge jump``) from its built-in chain.  The filter jumps go first in their chain so
-the network works under a FORWARD policy of DROP; no foreign rule is edited or moved.
+``NSBRIDGE-FORWARD``, ``NSBRIDGE-INPUT`` (filter) in each family, each reached by one jump
+(comment ``nsbridge jump``) from its built-in chain.  The filter jumps go first in their chain
+so the network works under a FORWARD policy of DROP; no foreign rule is edited or moved.
 
-python-iptables is not thread-safe and loses commit errors when another writer
-commits in between, so every observe+commit runs under ``flock(/run/xtables.lock)``
-(the lock iptables itself takes), with ``autocommit=False`` and one explicit
-commit per table whose error is raised.
+python-iptables is not thread-safe and loses commit errors when another writer commits in
+between, so every observe+commit runs under ``flock(/run/xtables.lock)`` (the lock iptables
+itself takes), with ``autocommit=False`` and one explicit commit per table whose error is raised.
+
+Rules keyed by a port (and address) live in bucket chains reached through a trie of chains; see
+xt_dispatch.
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib.util
+import os
+import shutil
+import subprocess
 import sys
 
 from .errors import KernelError
+from .family import FAMILIES, IPV4
+from .fw_backend import FirewallBackend, Observation
 from .fw_lock import lock
-from .fw_rules import JUMP_COMMENT
-from .ipt_entry import build as build_entry, chain_comments, read_table, digest_without_counters
+from .fw_rules import COMMENT_PREFIX, JUMP_COMMENT
 from .netlink import entered
+from .xt_dispatch import IptablesDispatch
+from .xt_entry import build as build_entry, chain_comments, described_rules, layout, read_table
 
 XTABLES_LOCK = "/run/xtables.lock"  # the lock iptables itself takes
+PREFIX = "NSBRIDGE-"
 
 CHAIN_MAP = {
     "prerouting": ("nat", "NSBRIDGE-PREROUTING", "PREROUTING"),
@@ -35,6 +45,7 @@ CHAIN_MAP = {
     "forward": ("filter", "NSBRIDGE-FORWARD", "FORWARD"),
     "input": ("filter", "NSBRIDGE-INPUT", "INPUT"),
 }
+TABLES = ("nat", "filter")
 
 
 def _iptc():
@@ -47,19 +58,100 @@ def _iptc():
     return iptc
 
 
-class IptablesBackend:
+class _Handle:
+    """One family's table as libiptc (or libip6tc) holds it; python-iptables names the calls of
+    both ``iptc_*``."""
+
+    def __init__(self, iptc, family, name, known):
+        self.family = family
+        if family == IPV4:
+            # python-iptables probes every table (creating mangle, raw, security in the kernel) when
+            # it meets a jump target; answer its probe from /proc instead, which creates none
+            iptc.ip4tc.is_table_available = known.__contains__
+            self.table = iptc.Table(name, autocommit=False)
+            self.entry_type, self.rule_type = iptc.ip4tc.ipt_entry, iptc.Rule
+        else:
+            iptc.ip6tc.is_table6_available = known.__contains__
+            self.table = iptc.Table6(name, autocommit=False)
+            self.entry_type, self.rule_type = iptc.ip6tc.ip6t_entry, iptc.Rule6
+        self.table.refresh()
+
+    def lib(self, fn):
+        return getattr(self.table._iptc, "iptc_" + fn)
+
+    def comments(self, chain):
+        """The comment of every rule in ``chain``, read from the raw entries (python-iptables would
+        decode every match of every rule into Python objects, ~0.5 ms a rule)."""
+        out = []
+        size = layout(self.family).size
+        entry = self.lib("first_rule")(chain.encode(), self.table._handle)
+        while entry:
+            raw = ctypes.string_at(ctypes.addressof(entry.contents), entry.contents.target_offset)
+            out.append(_comment_in(raw, size))
+            entry = self.lib("next_rule")(entry, self.table._handle)
+        return out
+
+    def add_blob(self, chain, blob, first):
+        buf = ctypes.create_string_buffer(blob, len(blob))
+        entry = ctypes.cast(buf, ctypes.POINTER(self.entry_type))
+        if first:
+            ok = self.lib("insert_entry")(chain.encode(), entry, 0, self.table._handle)
+        else:
+            ok = self.lib("append_entry")(chain.encode(), entry, self.table._handle)
+        if not ok:
+            raise KernelError("adding a rule to %s (%s) failed: %s" % (chain, self.family, self.table.strerror()))
+
+    def delete_at(self, chain, position):
+        if not self.lib("delete_num_entry")(chain.encode(), position, self.table._handle):
+            raise KernelError("deleting rule %d of %s (%s) failed: %s"
+                              % (position, chain, self.family, self.table.strerror()))
+
+
+def _comment_in(raw, header):
+    offset = header
+    while offset + 32 <= len(raw):
+        size = int.from_bytes(raw[offset:offset + 2], sys.byteorder)
+        name = raw[offset + 2:offset + 31].split(b"\0", 1)[0]
+        if name == b"comment":
+            return raw[offset + 32:offset + size].split(b"\0", 1)[0].decode()
+        if size < 32:
+            break
+        offset += size
+    return None
+
+
+class IptablesBackend(FirewallBackend):
     name = "iptables"
+    summary = ("legacy xtables (iptables and ip6tables) through python-iptables (libiptc), in owned "
+               "C(NSBRIDGE-*) chains, under the xtables lock")
+    used_when = "if the host's C(iptables) command is the legacy variant"
+
+    @classmethod
+    def host_uses(cls):
+        """The host's ``iptables`` command is the legacy variant."""
+        binary = shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
+        if not binary:
+            return False
+        # Debian's alternatives (and most distributions) end in xtables-legacy-multi or
+        # xtables-nft-multi: tell from the link without starting a process
+        real = os.path.basename(os.path.realpath(binary))
+        if real.startswith("xtables-"):
+            return "legacy" in real
+        try:
+            version = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=10, check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return "legacy" in version
 
     def __init__(self, netns=None):
-        self.netns = netns
+        super().__init__(netns)
         self._lock = None
-        self._tables = {}
-        self._present = set()  # tables that exist here, as observed
-        self._seen = None      # {table: read_table()} as last read; forgotten by a commit
-        self._fingerprint = None  # of _seen
-        self._pending = {"add": [], "delete": []}
+        self._handles = {}       # (family, table) -> _Handle, opened on first write
+        self._present = {}       # family -> names of the tables that exist here
+        self._adds = []
+        self._deletes = []
+        self._dispatch = IptablesDispatch()
 
-    # -- locking and observation
     def __enter__(self):
         self._lock = lock(XTABLES_LOCK)
         self._lock.__enter__()
@@ -68,140 +160,145 @@ class IptablesBackend:
     def __exit__(self, *exc):
         self._lock.__exit__(*exc)
 
-    def _existing_tables(self):
+    def _existing_tables(self, family):
         """Tables the kernel already has here; reading this instantiates none."""
+        path = "/proc/thread-self/net/%s_tables_names" % ("ip" if family == IPV4 else "ip6")
         with entered(self.netns):
             try:
-                with open("/proc/thread-self/net/ip_tables_names") as f:
+                with open(path) as f:
                     return set(f.read().split())
             except FileNotFoundError:
                 return set()
 
-    def _table(self, name):
-        if name not in self._tables:
-            iptc = _iptc()
-            # python-iptables probes every table (creating mangle, raw, security in the kernel)
-            # when it meets a jump target; answer its probe from /proc instead, which creates
-            # none (works for python-iptables 1.0 and 1.2 alike)
-            known = frozenset(self._existing_tables() | set(self._tables) | {name})
-            iptc.ip4tc.is_table_available = known.__contains__
-            with entered(self.netns):
-                table = iptc.Table(name, autocommit=False)
-                table.refresh()
-            self._tables[name] = table
-        return self._tables[name]
-
     def observe(self):
-        """{logical chain: [comment, ...]} of our rules, in order (duplicates kept).
-
-        Read with one getsockopt per table (see ipt_entry.read_table): python-iptables and
-        libiptc are loaded only when something is to be written.
-        """
+        """Our rules, by one getsockopt per table (see xt_entry.read_table): python-iptables and
+        libiptc are loaded only when something is to be written."""
         if importlib.util.find_spec("iptc") is None:  # fail early and clearly, without loading it
             raise KernelError("backend iptables needs python-iptables on the managed host")
-        out = {logical: [] for logical in CHAIN_MAP}
-        for tname, (blob, starts, _info) in sorted(self._read().items()):
-            chains = chain_comments(blob, starts, "NSBRIDGE-")
-            for logical, (table, chain, _builtin) in CHAIN_MAP.items():
-                if table == tname:
-                    out[logical] = chains.get(chain, [])
+        seen = Observation()
+        self._dispatch = IptablesDispatch()
+        for fam in FAMILIES:
+            self._present[fam] = existing = self._existing_tables(fam)
+            for tname in TABLES:
+                if tname not in existing:
+                    continue
+                with entered(self.netns):
+                    found = read_table(fam, tname)  # never instantiate a table just to look at it
+                if found is None:
+                    continue
+                chains = chain_comments(fam, found[0], found[1], PREFIX)
+                ours = {logical: chain for logical, (table, chain, _b) in CHAIN_MAP.items() if table == tname}
+                for logical, comments in self._dispatch.observe(fam, tname, chains, ours).items():
+                    seen.rules[(fam, logical)] = comments
+                    builtin = CHAIN_MAP[logical][2]
+                    if JUMP_COMMENT in chains.get(builtin, ()) and \
+                            self._dispatch.linked(fam, tname, logical, ours[logical]):
+                        seen.linked.add((fam, logical))
+        return seen
+
+    def described_rules(self):
+        out = []
+        for fam in FAMILIES:
+            existing = self._existing_tables(fam)
+            for tname in TABLES:
+                if tname not in existing:
+                    continue
+                with entered(self.netns):
+                    found = read_table(fam, tname)
+                if found is not None:
+                    out += [(fam,) + rule for rule in described_rules(fam, found[0])
+                            if (rule[0] or "").startswith(COMMENT_PREFIX + " ")]
         return out
-
-    def _read(self):
-        """Our tables as the kernel has them: read once (we hold the lock), again after a commit."""
-        if self._seen is None:
-            existing = self._existing_tables()
-            self._present = existing
-            seen = {}
-            with entered(self.netns):
-                for tname in sorted({t for t, _c, _b in CHAIN_MAP.values()} & existing):
-                    found = read_table(tname)  # never instantiate a table just to look at it
-                    if found is not None:
-                        seen[tname] = found
-            self._seen = seen
-        return self._seen
-
-    def fingerprint(self):
-        """The nat and filter tables as observed (read now if they were not): for each, its name,
-        its ipt_getinfo (hook offsets, entry count, size) and a SHA-256 of its rules without their
-        packet counters. Equal fingerprints, equal tables (see fw_memo)."""
-        seen = self._read()
-        if self._fingerprint is None:
-            self._fingerprint = b"".join(tname.encode() + info + digest_without_counters(blob)
-                                         for tname, (blob, _starts, info) in sorted(seen.items()))
-        return self._fingerprint
 
     # -- staging
     def stage_add(self, rule):
-        self._pending["add"].append(rule)
+        self._adds.append(rule)
 
-    def stage_delete(self, logical, comment):
-        self._pending["delete"].append((logical, comment))
+    def stage_delete(self, where, comment):
+        self._deletes.append((where, comment))
 
-    def commit(self, chains_in_use):
-        """Apply staged changes, then jumps/chains so exactly ``chains_in_use`` exist."""
+    def _handle(self, iptc, family, tname):
+        key = (family, tname)
+        if key not in self._handles:
+            known = frozenset(self._present.get(family, set()) | {t for f, t in self._handles if f == family} | {tname})
+            with entered(self.netns):
+                self._handles[key] = _Handle(iptc, family, tname, known)
+        return self._handles[key]
+
+    def commit(self, in_use):
+        """Apply staged changes, then jumps/chains so exactly ``in_use`` exist, per family."""
         iptc = _iptc()
         touched = set()
         with entered(self.netns):
             try:
-                for logical, comment in self._pending["delete"]:
-                    tname, chain, _b = CHAIN_MAP[logical]
-                    if tname not in self._present:
+                for (fam, logical), comment in self._deletes:
+                    tname = CHAIN_MAP[logical][0]
+                    if tname not in self._present.get(fam, ()):
                         continue
-                    table = self._table(tname)
-                    if not table.is_chain(chain):
+                    handle = self._handle(iptc, fam, tname)
+                    chain = self._dispatch.chain_of(fam, comment) or CHAIN_MAP[logical][1]
+                    if not handle.table.is_chain(chain):
                         continue
-                    comments = _chain_comments(table, chain)
+                    comments = handle.comments(chain)
                     if comment in comments:
                         # by position: libiptc renumbers on delete, so look again each time
-                        if not table._iptc.iptc_delete_num_entry(chain.encode(), comments.index(comment),
-                                                                 table._handle):
-                            raise KernelError("deleting rule %r from %s failed: %s"
-                                              % (comment, chain, table.strerror()))
-                        touched.add(tname)
-                ensured = set()
-                for rule in self._pending["add"]:
+                        handle.delete_at(chain, comments.index(comment))
+                        self._dispatch.forget(fam, tname, chain)
+                        touched.add((fam, tname))
+                for rule in self._adds:
                     tname, chain, _b = CHAIN_MAP[rule.chain]
-                    table = self._table(tname)
-                    if rule.chain not in ensured:
-                        self._ensure_chain(iptc, table, rule.chain)
-                        ensured.add(rule.chain)
-                    _add(iptc, table, chain, rule)
-                    touched.add(tname)
-                for logical, (tname, chain, builtin) in CHAIN_MAP.items():
-                    if logical not in chains_in_use and tname not in self._present and tname not in self._tables:
-                        continue  # nothing of ours can be in a table that did not exist
-                    table = self._table(tname)
-                    if logical in chains_in_use:
-                        if self._ensure_chain(iptc, table, logical):
-                            touched.add(tname)
-                    elif self._remove_chain(iptc, table, logical):
-                        touched.add(tname)
-                for tname in sorted(touched):
-                    self._tables[tname].commit()
+                    handle = self._handle(iptc, rule.family, tname)
+                    if not handle.table.is_chain(chain):
+                        handle.table.create_chain(chain)
+                    target = self._dispatch.place(handle, rule, chain)
+                    blob = build_entry(rule)
+                    if blob is None:
+                        rule_obj = _to_iptc(handle.rule_type, iptc, rule)
+                        chain_obj = iptc.Chain(handle.table, target)
+                        (chain_obj.insert_rule if rule.first else chain_obj.append_rule)(rule_obj)
+                    else:
+                        handle.add_blob(target, blob, rule.first)
+                    touched.add((rule.family, tname))
+                for fam in FAMILIES:
+                    for logical, (tname, chain, builtin) in CHAIN_MAP.items():
+                        where = (fam, logical)
+                        if where not in in_use and tname not in self._present.get(fam, ()) \
+                                and (fam, tname) not in self._handles:
+                            continue  # nothing of ours can be in a table that did not exist
+                        handle = self._handle(iptc, fam, tname)
+                        if where in in_use:
+                            changed = self._ensure_chain(iptc, handle, logical)
+                            changed = self._dispatch.settle(handle, logical, chain) or changed
+                        else:
+                            changed = self._dispatch.settle(handle, logical, chain)
+                            changed = self._remove_chain(iptc, handle, logical) or changed
+                        if changed:
+                            touched.add((fam, tname))
+                for key in sorted(touched, key=lambda k: (k[0].version, k[1])):
+                    self._handles[key].table.commit()
             except iptc.IPTCError as exc:
                 raise KernelError("iptables commit failed: %s" % exc) from None
             finally:
-                self._pending = {"add": [], "delete": []}
-                self._seen = self._fingerprint = None
-                for table in self._tables.values():
-                    table.refresh()
+                self._adds, self._deletes = [], []
+                for handle in self._handles.values():
+                    handle.table.refresh()
 
-    def _ensure_chain(self, iptc, table, logical):
+    def _ensure_chain(self, iptc, handle, logical):
         """Create our chain and its jump if missing; True if anything was added."""
         _t, chain, builtin = CHAIN_MAP[logical]
+        table = handle.table
         added = False
         if not table.is_chain(chain):
             table.create_chain(chain)
             added = True
-        bchain = iptc.Chain(table, builtin)
-        if JUMP_COMMENT not in _chain_comments(table, builtin):
-            jump = iptc.Rule()
+        if JUMP_COMMENT not in handle.comments(builtin):
+            jump = handle.rule_type()
             if logical in ("prerouting", "output"):
                 match = jump.create_match("addrtype")
                 match.dst_type = "LOCAL"
             jump.create_match("comment").comment = JUMP_COMMENT
             jump.create_target(chain)
+            bchain = iptc.Chain(table, builtin)
             if logical in ("forward", "input"):
                 bchain.insert_rule(jump)  # first, so a DROP policy or DROP rule below cannot shadow it
             else:
@@ -209,14 +306,15 @@ class IptablesBackend:
             added = True
         return added
 
-    def _remove_chain(self, iptc, table, logical):
+    def _remove_chain(self, iptc, handle, logical):
         _t, chain, builtin = CHAIN_MAP[logical]
+        table = handle.table
         removed = False
-        bchain = iptc.Chain(table, builtin)
-        for rule in list(bchain.rules):
-            if _comment_of(rule) == JUMP_COMMENT:
-                bchain.delete_rule(rule)
-                removed = True
+        comments = handle.comments(builtin)
+        while JUMP_COMMENT in comments:
+            handle.delete_at(builtin, comments.index(JUMP_COMMENT))
+            comments = handle.comments(builtin)
+            removed = True
         if table.is_chain(chain):
             ch = iptc.Chain(table, chain)
             ch.flush()
@@ -225,65 +323,9 @@ class IptablesBackend:
         return removed
 
 
-_ENTRY_SIZE = 112  # sizeof(struct ipt_entry)
-_MATCH_HEADER = 32  # sizeof(struct xt_entry_match)
-
-
-def _chain_comments(table, chain):
-    """The comment of every rule in ``chain``, read from the raw entries.
-
-    python-iptables would decode every match of every rule into Python objects
-    (~0.5 ms a rule); reading just the comment match's bytes costs ~10 us.
-    """
-    comments = []
-    lib = table._iptc
-    entry = lib.iptc_first_rule(chain.encode(), table._handle)
-    while entry:
-        raw = ctypes.string_at(ctypes.addressof(entry.contents), entry.contents.target_offset)
-        found = None
-        offset = _ENTRY_SIZE
-        while offset + _MATCH_HEADER <= len(raw):
-            size = int.from_bytes(raw[offset:offset + 2], sys.byteorder)
-            name = raw[offset + 2:offset + 31].split(b"\0", 1)[0]
-            if name == b"comment":
-                found = raw[offset + _MATCH_HEADER:offset + size].split(b"\0", 1)[0].decode()
-                break
-            if size < _MATCH_HEADER:
-                break
-            offset += size
-        comments.append(found)
-        entry = lib.iptc_next_rule(entry, table._handle)
-    return comments
-
-
-def _add(iptc, table, chain, rule):
-    """Append (or, for ``first`` rules, insert at the top) one rule: a packed entry where we can."""
-    blob = build_entry(rule)
-    if blob is None:
-        if rule.first:
-            iptc.Chain(table, chain).insert_rule(_to_iptc(iptc, rule))
-        else:
-            iptc.Chain(table, chain).append_rule(_to_iptc(iptc, rule))
-        return
-    buf = ctypes.create_string_buffer(blob, len(blob))
-    entry = ctypes.cast(buf, ctypes.POINTER(iptc.ip4tc.ipt_entry))
-    if rule.first:
-        ok = table._iptc.iptc_insert_entry(chain.encode(), entry, 0, table._handle)
-    else:
-        ok = table._iptc.iptc_append_entry(chain.encode(), entry, table._handle)
-    if not ok:
-        raise KernelError("adding %r to %s failed: %s" % (rule.comment, chain, table.strerror()))
-
-
-def _comment_of(rule):
-    for match in rule.matches:
-        if match.name == "comment":
-            return match.comment
-    return None
-
-
-def _to_iptc(iptc, rule):
-    r = iptc.Rule()
+def _to_iptc(rule_type, iptc, rule):
+    """A python-iptables rule, for what xt_entry does not pack (sctp)."""
+    r = rule_type()
     if rule.src:
         r.src = ("!" if rule.src_neg else "") + rule.src
     if rule.dst:
@@ -307,7 +349,8 @@ def _to_iptc(iptc, rule):
     r.create_match("comment").comment = rule.comment
     target = r.create_target(rule.verdict)
     if rule.verdict == "DNAT":
-        target.to_destination = "%s:%d" % (rule.to_addr, rule.to_port)
+        to = rule.to_addr if rule.family == IPV4 else "[%s]" % rule.to_addr
+        target.to_destination = "%s:%d" % (to, rule.to_port)
     elif rule.verdict == "MARK":
         target.set_xmark = "0x%x/0x%x" % (rule.set_mark, rule.set_mark)
     return r

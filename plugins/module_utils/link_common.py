@@ -10,13 +10,10 @@ import ipaddress
 from . import validate
 from .edge import batch_items, field
 from .errors import ValidationError
-from .netlink import MARK, Kernel, netns_exists
+from .netlink import Kernel, netns_exists
 from .reconcile import Step
 
-
-def is_ours(link):
-    """True if nsbridge created this link (its ifalias carries the mark)."""
-    return bool(link) and (link.get("alias") or "").startswith(MARK)
+IFA_F_NODAD = 0x02
 
 
 def require_netns(name, path, check_mode=False, warnings=None):
@@ -69,6 +66,10 @@ def _addr_call(ns, verb, ifname, iface):
         kwargs = dict(index=ns.index_of(ifname), address=str(iface.ip), prefixlen=iface.network.prefixlen)
         if iface.version == 4 and iface.network.prefixlen < 31:
             kwargs["broadcast"] = str(iface.network.broadcast_address)
+        if iface.version == 6 and verb == "add":
+            # usable at once, as container engines do: no duplicate address detection on links
+            # nsbridge made (nothing else can hold the address), so no ~2 s of "tentative"
+            kwargs["flags"] = IFA_F_NODAD
         ns.call("%s address %s on %s" % (verb, iface, ifname), ns.ipr.addr, verb, **kwargs)
     return call
 
@@ -88,20 +89,20 @@ def where(ns):
     return " in %s" % ns.name if ns.name else ""
 
 
-def plan_link_batch(params, stack, list_key, item_keys, validate_item, what, plan_present, plan_absent):
+def plan_link_batch(params, ctx, list_key, item_keys, validate_item, what, plan_present, plan_absent):
     """The shape every link planner shares: validate all items, then plan each against one snapshot.
 
     ``validate_item(path, item, default_state, check_mode, warnings) -> spec``;
     ``plan_present(kernel, key, path, spec, warnings)``, ``plan_absent(kernel, key, spec)`` -> ItemPlan.
     Warnings gathered on the way (check mode assuming earlier tasks) go on the first plan.
     """
-    check_mode = params.get("_check_mode", False)
+    check_mode = ctx.check_mode
     warnings = []
     specs = [(path, validate_item(path, item, params["state"], check_mode, warnings))
              for path, item in batch_items(params, list_key, item_keys)]
     validate.unique(specs, lambda ps: (ps[1].get("netns"), ps[1]["name"]),
                     lambda i: field(specs[i][0], "name"), what)
-    kernel = stack.enter_context(Kernel(check_mode))
+    kernel = ctx.stack.enter_context(Kernel(check_mode))
     plans = []
     for path, spec in specs:
         key = path or spec["name"]

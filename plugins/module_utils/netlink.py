@@ -35,9 +35,14 @@ def pyroute2():
         raise KernelError("the Python library pyroute2 is required on the managed host (%s)" % exc) from None
     return lib
 
+
 NETNS_RUN_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
 MARK = "nsbridge"  # IFLA_IFALIAS prefix of every link nsbridge creates
+# ... and the device group it is created in: unlike the alias, the group is set by the very message
+# that creates the link, so a run killed right after the creation still leaves a link that is
+# recognisably nsbridge's (the next run finishes it, or removes it)
+GROUP = 0x6E73
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -54,21 +59,36 @@ def entered(netns):
     if netns is None:
         yield
         return
-    path = netns_path(netns)
     try:
-        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        target = os.open(netns_path(netns), os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise KernelError("network namespace %r does not exist" % netns) from None
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    with _inside(target):
+        yield
+
+
+@contextlib.contextmanager
+def entered_fd(path):
+    """Run the body with this thread inside the namespace at ``path`` (/proc/PID/ns/net...)."""
+    with _inside(os.open(path, os.O_RDONLY | os.O_CLOEXEC)):
+        yield
+
+
+@contextlib.contextmanager
+def _inside(target):
+    """setns to the namespace open as ``target`` (closed afterwards) for the body, and back."""
     try:
-        _setns(target)
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            yield
+            _setns(target)
+            try:
+                yield
+            finally:
+                _setns(home)
         finally:
-            _setns(home)
+            os.close(home)
     finally:
         os.close(target)
-        os.close(home)
 
 
 def netns_path(name):
@@ -76,7 +96,15 @@ def netns_path(name):
 
 
 def netns_exists(name):
-    return os.path.exists(netns_path(name))
+    """True if /run/netns/NAME is a namespace (a bind mount of one, not a bare file left by a
+    creation that was killed half-way)."""
+    return os.path.ismount(netns_path(name))
+
+
+def stale_netns(name):
+    """True if /run/netns/NAME is only the empty file a killed creation left (no namespace)."""
+    path = netns_path(name)
+    return os.path.exists(path) and not os.path.ismount(path)
 
 
 def list_netns():
@@ -84,10 +112,6 @@ def list_netns():
         return sorted(os.listdir(NETNS_RUN_DIR))
     except FileNotFoundError:
         return []
-
-
-def errno_of(exc):
-    return getattr(exc, "code", None) or getattr(exc, "errno", None)
 
 
 class Namespace:
@@ -263,17 +287,22 @@ class Kernel:
     # -- namespaces
     @staticmethod
     def create_netns(name):
-        """Create /run/netns/NAME in this thread (no fork), bring ``lo`` up, mark it as ours."""
+        """Create /run/netns/NAME in this thread (no fork), bring ``lo`` up, mark it as ours.
+
+        The namespace is marked before it gets its name: killed in between, it goes with the
+        thread; killed while it is being named, a bare file is left, which stale_netns tells."""
         lib = pyroute2()
+        if stale_netns(name):
+            os.unlink(netns_path(name))
         home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
             if _libc.unshare(CLONE_NEWNET) != 0:
                 err = ctypes.get_errno()
                 raise KernelError("unshare(CLONE_NEWNET) failed: %s" % os.strerror(err))
             try:
-                lib.netns.attach(name, "thread-self")
                 with lib.IPRoute() as ipr:
                     ipr.link("set", index=1, state="up", ifalias=MARK + ":netns")
+                lib.netns.attach(name, "thread-self")
             except OSError as exc:
                 if exc.errno == errno.EEXIST:
                     raise KernelError("network namespace %r already exists" % name) from None
@@ -295,3 +324,9 @@ class Kernel:
     def netns_is_ours(self, name):
         lo = self.ns(name).link("lo")
         return bool(lo and (lo.get("alias") or "").startswith(MARK))
+
+
+def is_ours(link):
+    """True if nsbridge created this link: its alias carries the mark, or its device group is
+    nsbridge's (set at creation, before the alias)."""
+    return bool(link) and ((link.get("alias") or "").startswith(MARK) or link.get("group") == GROUP)

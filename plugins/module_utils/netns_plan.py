@@ -5,32 +5,35 @@
 
 from __future__ import annotations
 
+import os
+
 from . import validate
-from .netlink import Kernel, list_netns
-from .reconcile import ItemPlan, Step
+from .netlink import Kernel, netns_exists, netns_path, stale_netns
+from .reconcile import ItemPlan, Planned, Step
 
 
 def _path(names, i):
     return "name[%d]" % i if len(names) > 1 else "name"
 
 
-def plan_namespaces(params, stack):
+def plan_namespaces(params, ctx):
     names = params["name"]
     state = params["state"]
     for i, name in enumerate(names):
         validate.netns_name(name, _path(names, i))
     validate.unique(names, lambda n: n, lambda i: _path(names, i), "namespace")
 
-    kernel = stack.enter_context(Kernel())
-    existing = set(list_netns())
+    kernel = ctx.stack.enter_context(Kernel())
     plans = []
     for i, name in enumerate(names):
         key = _path(names, i)
+        # a bare /run/netns file left by a creation that was killed is no namespace: made anew
+        exists = netns_exists(name)
         if state == "present":
-            plans.append(_plan_present(kernel, key, name, name in existing))
+            plans.append(_plan_present(kernel, key, name, exists))
         else:
-            plans.append(_plan_absent(kernel, key, name, name in existing))
-    return plans, {}
+            plans.append(_plan_absent(kernel, key, name, exists))
+    return Planned(plans)
 
 
 def _describe(kernel, name):
@@ -56,6 +59,10 @@ def _plan_present(kernel, key, name, exists):
 
 def _plan_absent(kernel, key, name, exists):
     if not exists:
+        if stale_netns(name):  # the bare file a creation killed half-way left: no namespace, only its name
+            return ItemPlan(key, name, None, None, [
+                Step("remove %s (a file left by an interrupted creation)" % netns_path(name),
+                     lambda: os.unlink(netns_path(name)))])
         return ItemPlan(key, name, None, None)
     before = _describe(kernel, name)
     if not before["managed"]:

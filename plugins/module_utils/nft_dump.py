@@ -20,17 +20,41 @@ NETLINK_NETFILTER = 12
 NFNL_SUBSYS_NFTABLES = 10
 NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETRULE, NFT_MSG_GETGEN = 1, 4, 7, 16
 NFT_MSG_NEWTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWGEN = 0, 3, 6, 15
+NFT_MSG_NEWSET, NFT_MSG_GETSET, NFT_MSG_NEWSETELEM, NFT_MSG_GETSETELEM = 9, 10, 12, 13
+NFTA_SET_TABLE, NFTA_SET_NAME = 1, 2
+NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_ELEMENTS = 1, 2, 3
+NFTA_LIST_ELEM, NFTA_SET_ELEM_DATA, NFTA_DATA_VERDICT, NFTA_VERDICT_CHAIN = 1, 2, 2, 2
 NFTA_GEN_ID = 1
 NFTA_TABLE_NAME = 1
 NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME, NFTA_CHAIN_HOOK = 1, 3, 4
 NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_HANDLE, NFTA_RULE_USERDATA = 1, 2, 3, 7
 NFTNL_UDATA_RULE_COMMENT = 0
+NFTA_RULE_EXPRESSIONS, NFTA_EXPR_NAME, NFTA_EXPR_DATA = 4, 1, 2
+NFTA_IMMEDIATE_DREG, NFTA_IMMEDIATE_DATA, NFTA_DATA_VALUE = 1, 2, 1
+NFTA_NAT_TYPE, NFTA_NAT_REG_ADDR_MIN, NFTA_NAT_REG_PROTO_MIN, NFT_NAT_DNAT = 1, 3, 5, 1
+NFTA_COUNTER_PACKETS = 2
+_NAT_NAME = struct.pack("=HH", 8, NFTA_EXPR_NAME) + b"nat\0"
+_MASQ_NAME = struct.pack("=HH", 9, NFTA_EXPR_NAME) + b"masq\0"
 _NFGENMSG = struct.Struct("=BBH")
 FAMILY_IP = socket.AF_INET
 
 
 def _msg(kind):
     return (NFNL_SUBSYS_NFTABLES << 8) | kind
+
+
+def _str_attr(kind, text):
+    raw = text.encode() + b"\0"
+    attr = struct.pack("=HH", 4 + len(raw), kind) + raw
+    return attr + b"\0" * (-len(attr) % 4)
+
+
+def _nested(buf, start, length, kind):
+    """(start, length) of the first attribute ``kind`` inside the nest at start, or None."""
+    for atype, s, ln in _attrs(buf, start, start + length):
+        if atype == kind:
+            return s, ln
+    return None
 
 
 def _comment(buf, start, length):
@@ -92,13 +116,42 @@ class NftReader:
             out[(table, name)] = base
         return out
 
+    def sets(self, table, family=FAMILY_IP):
+        """Names of the sets and maps of ``table``."""
+        out = []
+        for buf, start, end in self._each(NFT_MSG_GETSET, NFT_MSG_NEWSET, family, _str_attr(NFTA_SET_TABLE, table)):
+            name = rtable = None
+            for atype, s, ln in _attrs(buf, start, end):
+                if atype == NFTA_SET_TABLE:
+                    rtable = _cstr(buf, s, ln)
+                elif atype == NFTA_SET_NAME:
+                    name = _cstr(buf, s, ln)
+            if rtable == table and name:
+                out.append(name)
+        return out
+
+    def verdict_chains(self, table, name, family=FAMILY_IP):
+        """The chains the elements of verdict map ``name`` jump or go to."""
+        out = []
+        attrs = _str_attr(NFTA_SET_ELEM_LIST_TABLE, table) + _str_attr(NFTA_SET_ELEM_LIST_SET, name)
+        for buf, start, end in self._each(NFT_MSG_GETSETELEM, NFT_MSG_NEWSETELEM, family, attrs):
+            for atype, s, ln in _attrs(buf, start, end):
+                if atype != NFTA_SET_ELEM_LIST_ELEMENTS:
+                    continue
+                for etype, es, eln in _attrs(buf, s, s + ln):
+                    if etype != NFTA_LIST_ELEM:
+                        continue
+                    found = _nested(buf, es, eln, NFTA_SET_ELEM_DATA)
+                    found = found and _nested(buf, found[0], found[1], NFTA_DATA_VERDICT)
+                    found = found and _nested(buf, found[0], found[1], NFTA_VERDICT_CHAIN)
+                    if found:
+                        out.append(_cstr(buf, found[0], found[1]))
+        return out
+
     def rules(self, table, family=FAMILY_IP):
         """[(chain, handle, comment)] of every rule in ``table``, in order."""
-        name = table.encode() + b"\0"
-        attr = struct.pack("=HH", 4 + len(name), NFTA_RULE_TABLE) + name
-        attr += b"\0" * (-len(attr) % 4)
         out = []
-        for buf, start, end in self._each(NFT_MSG_GETRULE, NFT_MSG_NEWRULE, family, attr):
+        for buf, start, end in self._each(NFT_MSG_GETRULE, NFT_MSG_NEWRULE, family, _str_attr(NFTA_RULE_TABLE, table)):
             chain = handle = comment = rtable = None
             for atype, s, ln in _attrs(buf, start, end):
                 if atype == NFTA_RULE_TABLE:
@@ -112,3 +165,53 @@ class NftReader:
             if rtable == table:
                 out.append((chain, handle, comment))
         return out
+
+    def described_rules(self, table, family=FAMILY_IP):
+        """[(comment, target, dnat)] of every rule in ``table`` (for network_info): ``target`` is
+        DNAT or MASQUERADE for the rules that end so (None otherwise); a DNAT's ``dnat`` is
+        (address, port, packets), decoded from the immediates that load the address and port
+        registers, the nat expression that reads them, and the rule's counter."""
+        out = []
+        af = socket.AF_INET6 if family == socket.AF_INET6 else socket.AF_INET
+        for buf, start, end in self._each(NFT_MSG_GETRULE, NFT_MSG_NEWRULE, family, _str_attr(NFTA_RULE_TABLE, table)):
+            comment = exprs = None
+            for atype, s, ln in _attrs(buf, start, end):
+                if atype == NFTA_RULE_USERDATA:
+                    comment = _comment(buf, s, ln)
+                elif atype == NFTA_RULE_EXPRESSIONS:
+                    exprs = (s, ln)
+            raw = bytes(buf[exprs[0]:exprs[0] + exprs[1]]) if exprs else b""
+            if _MASQ_NAME in raw:
+                out.append((comment, "MASQUERADE", None))
+            elif _NAT_NAME in raw:  # one byte search instead of a walk for the rules without
+                dnat = self._dnat(buf, exprs, af)
+                out.append((comment, "DNAT" if dnat else None, dnat))
+            else:
+                out.append((comment, None, None))
+        return out
+
+    @staticmethod
+    def _dnat(buf, exprs, af):
+        registers, packets = {}, 0
+        for _elem, es, eln in _attrs(buf, exprs[0], exprs[0] + exprs[1]):
+            name = _nested(buf, es, eln, NFTA_EXPR_NAME)
+            data = _nested(buf, es, eln, NFTA_EXPR_DATA)
+            if name is None or data is None:
+                continue
+            kind = _cstr(buf, name[0], name[1])
+            fields = {t: (ds, dl) for t, ds, dl in _attrs(buf, data[0], data[0] + data[1])}
+            if kind == "immediate" and NFTA_IMMEDIATE_DATA in fields:
+                value = _nested(buf, fields[NFTA_IMMEDIATE_DATA][0], fields[NFTA_IMMEDIATE_DATA][1], NFTA_DATA_VALUE)
+                if value is not None:
+                    reg = struct.unpack_from(">I", buf, fields[NFTA_IMMEDIATE_DREG][0])[0]
+                    registers[reg] = bytes(buf[value[0]:value[0] + value[1]])
+            elif kind == "counter" and NFTA_COUNTER_PACKETS in fields:
+                packets = struct.unpack_from(">Q", buf, fields[NFTA_COUNTER_PACKETS][0])[0]
+            elif kind == "nat" and struct.unpack_from(">I", buf, fields[NFTA_NAT_TYPE][0])[0] == NFT_NAT_DNAT:
+                addr = registers.get(struct.unpack_from(">I", buf, fields[NFTA_NAT_REG_ADDR_MIN][0])[0]) \
+                    if NFTA_NAT_REG_ADDR_MIN in fields else None
+                port = registers.get(struct.unpack_from(">I", buf, fields[NFTA_NAT_REG_PROTO_MIN][0])[0]) \
+                    if NFTA_NAT_REG_PROTO_MIN in fields else None
+                if addr is not None:
+                    return socket.inet_ntop(af, addr), struct.unpack(">H", port[:2])[0] if port else None, packets
+        return None

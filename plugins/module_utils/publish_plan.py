@@ -1,25 +1,73 @@
 # -*- coding: utf-8 -*-
 # Copyright: nsbridge contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Plans for published ports (module ``nsbridge.network.port_publish``)."""
+"""Plans for published ports (module ``nsbridge.network.port_publish``), IPv4 and IPv6."""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple, Optional
 
 from . import validate
 from .edge import batch_items, field, item_spec
 from .errors import ConflictError, ValidationError
-from .fw_memo import remembered
-from .fw_plan import (conntrack_flush_step, forwarding_steps, interface_exists, open_firewall,
-                      restore_steps, saved_keys, sysctl_steps)
-from .fw_rules import publish_rules
-from .reconcile import Step
+from .family import IPV4, IPV6, Family, family_of
+from .fw_planner import FirewallPlanner
+from .fw_registry import open_backend
+from .fw_rules import Scope, publish_rules
+from .host_settings import (conntrack_flush_step, forwarding_steps, interface_exists, restore_steps, saved_keys,
+                            sysctl_steps)
+from .reconcile import Planned, Step
 
-ITEM_KEYS = ("host_port", "destination", "destination_port", "protocol", "host_ip", "bridge",
-             "local", "localhost", "state")
 PROTOCOLS = ("tcp", "udp", "sctp")
+ITEM_OPTIONS = dict(
+    host_port=dict(type="raw"),
+    destination=dict(type="str"),
+    destination_port=dict(type="raw"),
+    protocol=dict(type="str", choices=list(PROTOCOLS), default="tcp"),
+    host_ip=dict(type="str"),
+    bridge=dict(type="str"),
+    local=dict(type="bool", default=True),
+    localhost=dict(type="bool", default=False),
+)
+ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
+class PublishKey(NamedTuple):
+    """What a published port is known by (its scope): ``tcp:*:8080``, ``udp:192.0.2.1:53``,
+    ``tcp:[::]:8080`` (IPv6, every address), ``tcp:[2001:db8::1]:8080-8090``."""
+
+    proto: str
+    family: Family
+    host_ip: Optional[str]       # None: every host address of the family
+    first: int
+    last: int
+
+    def __str__(self):
+        if self.family == IPV4:
+            host = self.host_ip or "*"
+        else:
+            host = "[%s]" % (self.host_ip or "::")
+        ports = str(self.first) if self.first == self.last else "%d-%d" % (self.first, self.last)
+        return "%s:%s:%s" % (self.proto, host, ports)
+
+    @classmethod
+    def parse(cls, text):
+        proto, _sep, rest = text.partition(":")
+        if rest.startswith("["):
+            host, _sep, ports = rest[1:].partition("]:")
+            family, host_ip = IPV6, (None if host == "::" else host)
+        else:
+            host, _sep, ports = rest.partition(":")
+            family, host_ip = IPV4, (None if host == "*" else host)
+        first, _sep, last = ports.partition("-")
+        return cls(proto, family, host_ip, int(first), int(last or first))
+
+    def overlaps(self, other):
+        return (self.proto == other.proto and self.family == other.family
+                and (self.host_ip == other.host_ip or None in (self.host_ip, other.host_ip))
+                and self.first <= other.last and other.first <= self.last)
 
 
 def parse_ports(value, path):
@@ -51,15 +99,22 @@ def validate_publish(path, item, default_state):
     if protocol not in PROTOCOLS:
         raise ValidationError("%r is not one of %s" % (protocol, ", ".join(PROTOCOLS)), field(path, "protocol"))
     spec["protocol"] = protocol
+    host_ip = None
     if spec["host_ip"] is not None:
-        spec["host_ip"] = validate.ipv4(validate.address, spec["host_ip"], field(path, "host_ip"),
-                                        "only IPv4 is published")
+        host_ip = validate.address(spec["host_ip"], field(path, "host_ip"))
+        spec["host_ip"] = str(host_ip)
+    spec["family"] = family_of(host_ip) if host_ip is not None else None
     if spec["state"] == "absent":
+        if spec["destination"] is not None:
+            spec["family"] = family_of(validate.address(spec["destination"], field(path, "destination")))
         return spec
     if spec["destination"] is None:
         raise ValidationError("is required when state is present", field(path, "destination"))
-    spec["destination"] = validate.ipv4(validate.address, spec["destination"], field(path, "destination"),
-                                        "only IPv4 destinations are published")
+    destination = validate.address(spec["destination"], field(path, "destination"))
+    if host_ip is not None:
+        validate.same_family(host_ip, destination, field(path, "host_ip"), "destination")
+    spec["destination"] = str(destination)
+    spec["family"] = family_of(destination)
     if spec["destination_port"] is None:
         spec["destination_ports"] = spec["host_ports"]
     else:
@@ -75,45 +130,32 @@ def validate_publish(path, item, default_state):
     spec["localhost"] = bool(spec["localhost"])
     if spec["localhost"] and not spec["bridge"]:
         raise ValidationError("localhost needs bridge (route_localnet is set on it)", field(path, "localhost"))
+    if spec["localhost"] and spec["family"] == IPV6:
+        raise ValidationError("%s is IPv6: publishing on localhost works for IPv4 only (127.0.0.1). Linux drops "
+                              "a reply to ::1 that arrives from a bridge and has no route_localnet for IPv6; "
+                              "publish on the host's IPv6 addresses instead" % destination, field(path, "localhost"))
     return spec
 
 
-def scope_of_item(spec):
+def key_of(spec):
     first, last = spec["host_ports"]
-    ports = str(first) if first == last else "%d-%d" % (first, last)
-    return "publish:%s:%s:%s" % (spec["protocol"], spec["host_ip"] or "*", ports)
-
-
-def _parse_scope(scope):
-    _kind, proto, host_ip, ports = scope.split(":", 3)
-    first, _, last = ports.partition("-")
-    return proto, host_ip, int(first), int(last or first)
-
-
-def _overlaps(a, b):
-    pa, ia, fa, la = a
-    pb, ib, fb, lb = b
-    return pa == pb and (ia == ib or "*" in (ia, ib)) and fa <= lb and fb <= la
+    return PublishKey(spec["protocol"], spec["family"] or IPV4, spec["host_ip"], first, last)
 
 
 class PortIndex:
-    """Which scope holds each (protocol, port): finds overlaps in time linear in ports."""
+    """Which keys hold each (protocol, family, port): finds overlaps in time linear in ports."""
 
     def __init__(self):
         self.by_port = {}
 
-    def add(self, scope):
-        parsed = _parse_scope(scope)
-        proto, _ip, first, last = parsed
-        for port in range(first, last + 1):
-            self.by_port.setdefault((proto, port), []).append((parsed, scope))
+    def add(self, key):
+        for port in range(key.first, key.last + 1):
+            self.by_port.setdefault((key.proto, key.family, port), []).append(key)
 
-    def clashes(self, scope):
-        parsed = _parse_scope(scope)
-        proto, _ip, first, last = parsed
-        for port in range(first, last + 1):
-            for other_parsed, other in self.by_port.get((proto, port), ()):
-                if other != scope and _overlaps(parsed, other_parsed):
+    def clashes(self, key):
+        for port in range(key.first, key.last + 1):
+            for other in self.by_port.get((key.proto, key.family, port), ()):
+                if other != key and key.overlaps(other):
                     yield other
 
 
@@ -121,77 +163,95 @@ def _rules(scope, spec):
     rules = []
     (h0, h1), d0 = spec["host_ports"], spec["destination_ports"][0]
     for offset in range(h1 - h0 + 1):
-        rules += publish_rules(scope, spec["protocol"], h0 + offset, spec["destination"], d0 + offset,
+        rules += publish_rules(str(scope), spec["protocol"], h0 + offset, spec["destination"], d0 + offset,
                                spec["host_ip"], spec["bridge"], spec["local"], spec["localhost"])
     return rules
 
 
-def _plan_publishes(params, stack, opened):
-    items = batch_items(params, "ports", ITEM_KEYS)
-    specs = [(path, validate_publish(path, item, params["state"])) for path, item in items]
-    scopes = [scope_of_item(s) for _p, s in specs]
+def _refuse_overlaps(specs, keys, planner):
     given = PortIndex()
-    for i, scope in enumerate(scopes):
-        for other in given.clashes(scope):
-            j = scopes.index(other)
-            raise ValidationError("%s overlaps item %d (%s)" % (scope.split(":", 1)[1], j, other.split(":", 1)[1]),
+    for i, key in enumerate(keys):
+        for other in given.clashes(key):
+            raise ValidationError("%s overlaps item %d (%s)" % (key, keys.index(other), other),
                                   field(specs[i][0], "host_port"))
-        given.add(scope)
-    if params.get("netns") is not None:
-        validate.netns_name(params["netns"], "netns")
-    netns = params.get("netns")
-    planner, chosen = open_firewall(params["backend"], netns, stack, opened)
-    ours = set(scopes)
-    published = planner.scopes("publish:")
+        given.add(key)
     existing = PortIndex()
-    for other in published:
-        if other not in ours:
-            existing.add(other)
-    for (path, spec), scope in zip(specs, scopes):
+    ours = set(keys)
+    for scope in planner.scopes("publish"):
+        key = PublishKey.parse(Scope.parse(scope).key)
+        if key not in ours:
+            existing.add(key)
+    for (path, spec), key in zip(specs, keys):
         if spec["state"] != "present":
             continue
-        for other in existing.clashes(scope):
+        for other in existing.clashes(key):
             raise ConflictError("%s is already published by another item (%s); remove that first"
-                                % (scope.split(":", 1)[1], other.split(":", 1)[1]), field(path, "host_port"))
+                                % (key, other), field(path, "host_port"))
+
+
+def _also_removed(spec, key, planner):
+    """Absent without host_ip (and without a destination naming the family): the port on every
+    host address it is published on, in both families."""
+    if spec["state"] != "absent" or spec["host_ip"] is not None:
+        return ()
+    found = []
+    for scope in planner.scopes("publish"):
+        other = PublishKey.parse(Scope.parse(scope).key)
+        if other != key and (other.proto, other.first, other.last) == (key.proto, key.first, key.last) \
+                and (spec["family"] is None or other.family == spec["family"]):
+            found.append(scope)
+    return found
+
+
+def plan_publishes(params, ctx):
+    items = batch_items(params, "ports", ITEM_KEYS)
+    specs = [(path, validate_publish(path, item, params["state"])) for path, item in items]
+    keys = [key_of(s) for _p, s in specs]
+    netns = params.get("netns")
+    if netns is not None:
+        validate.netns_name(netns, "netns")
+    backend = open_backend(params["backend"], netns, ctx.stack)
+    planner = FirewallPlanner(backend)
+    _refuse_overlaps(specs, keys, planner)
     plans = []
-    for (path, spec), scope in zip(specs, scopes):
+    for (path, spec), key in zip(specs, keys):
+        scope = Scope("publish", str(key))
         ident = None
         if spec["state"] == "present":
             ident = ("publish", spec["protocol"], spec["host_ports"], spec["destination"],
                      spec["destination_ports"][0], spec["host_ip"], spec["bridge"], spec["local"], spec["localhost"])
-        also = ()
-        if spec["state"] == "absent" and spec["host_ip"] is None:
-            # absent without host_ip: the port on every host address it is published on
-            proto, _ip, first, last = _parse_scope(scope)
-            also = [other for other in published if other != scope
-                    and _parse_scope(other)[0] == proto and _parse_scope(other)[2:] == (first, last)]
-        plan = planner.plan_item(path or scope.split(":", 1)[1], scope.split(":", 1)[1], scope, ident,
-                                 lambda spec=spec, scope=scope: _rules(scope, spec), also)
+        plan = planner.plan_item(path or str(key), str(key), scope, ident,
+                                 lambda spec=spec, scope=scope: _rules(scope, spec),
+                                 _also_removed(spec, key, planner))
         if spec["state"] == "present" and spec["localhost"]:
-            if not interface_exists(netns, spec["bridge"]) and not params.get("_check_mode"):
+            key_localnet = "net.ipv4.conf.%s.route_localnet" % spec["bridge"]
+            if interface_exists(netns, spec["bridge"]):
+                plan.steps += sysctl_steps(netns, key_localnet, "1")
+            elif ctx.check_mode:  # the bridge is made by an earlier task
+                plan.steps.append(Step("set %s = 1" % key_localnet, lambda: None))
+            else:
                 raise ValidationError("bridge %r does not exist (localhost sets route_localnet on it)"
                                       % spec["bridge"], field(path, "bridge"))
-            if interface_exists(netns, spec["bridge"]):
-                _was, steps = sysctl_steps(netns, "net.ipv4.conf.%s.route_localnet" % spec["bridge"], "1")
-            else:  # check mode, bridge made by an earlier task
-                steps = [Step("set net.ipv4.conf.%s.route_localnet = 1" % spec["bridge"], lambda: None)]
-            plan.steps += steps
-        if plan.changed and spec["protocol"] in ("udp", "sctp"):
+        if plan.changed and spec["protocol"] in ("udp", "sctp") and spec["family"] is not None:
             h0, h1 = spec["host_ports"]
-            plan.post_steps += [conntrack_flush_step(netns, spec["protocol"], p) for p in range(h0, h1 + 1)]
+            plan.post_steps += [conntrack_flush_step(netns, spec["family"], spec["protocol"], p)
+                                for p in range(h0, h1 + 1)]
         plans.append(plan)
     present = [plan for plan, (_p, spec) in zip(plans, specs) if spec["state"] == "present"]
     absent = [plan for plan, (_p, spec) in zip(plans, specs) if spec["state"] == "absent"]
     # a published port is forwarded to the container: forwarding must be on, as Docker sets it
-    steps = forwarding_steps(planner, netns, bool(present), bool(absent))
-    if steps:
-        (present or absent)[0 if present else -1].steps += steps
-    if absent and not planner.scopes_left("publish:"):
+    wanted = {spec["family"] for _p, spec in specs if spec["state"] == "present"}
+    steps, warnings = forwarding_steps(planner, netns, wanted, bool(absent))
+    if steps or warnings:
+        holder = (present or absent)[0 if present else -1]
+        holder.steps += steps
+        holder.warnings += warnings
+    if absent and not planner.scopes_left("publish", IPV4):
         # the last published port is gone: put route_localnet back wherever nsbridge set it
-        for key in saved_keys(netns, "net.ipv4.conf."):
-            if key.endswith(".route_localnet"):
-                absent[-1].steps += restore_steps(netns, key)
-    return plans, {"backend": chosen, "_commit": planner.commit, "_planner": planner}
-
-
-plan_publishes = remembered("port_publish", _plan_publishes)
+        for name in saved_keys(netns, "net.ipv4.conf."):
+            if name.endswith(".route_localnet"):
+                absent[-1].steps += restore_steps(netns, name)
+    repair = planner.repair_plan()
+    if repair is not None:
+        plans.append(repair)
+    return Planned(plans, {"backend": backend.name}, planner.commit)

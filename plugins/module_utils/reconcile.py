@@ -30,6 +30,15 @@ class Step:
 
 
 @dataclass
+class Context:
+    """What a planner gets besides its params: where to put the handles it opens (closed after
+    apply) and whether this is a check-mode run (a missing namespace may come from an earlier task)."""
+
+    stack: Any                    # contextlib.ExitStack
+    check_mode: bool = False
+
+
+@dataclass
 class ItemPlan:
     key: str                      # how errors and results name the item: "pairs[3]"
     name: str                     # the object's own name
@@ -42,6 +51,16 @@ class ItemPlan:
     @property
     def changed(self):
         return bool(self.steps)
+
+
+@dataclass
+class Planned:
+    """A planner's answer: the item plans, extra result fields (``backend``...), and ``commit``
+    when the plans only stage changes that one transaction applies (the firewall modules)."""
+
+    plans: list
+    result: dict = field(default_factory=dict)
+    commit: Optional[Callable[[], Any]] = None
 
 
 class BatchFailed(NsbridgeError):

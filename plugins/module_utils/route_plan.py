@@ -18,16 +18,25 @@ from .edge import batch_items, field, item_spec
 from .errors import ConflictError, ValidationError
 from .link_common import where
 from .netlink import Kernel
-from .reconcile import ItemPlan, Step
+from .reconcile import ItemPlan, Planned, Step
 
 RTPROT_NSBRIDGE = 78  # unassigned in iproute2's rt_protos (188 is ospf)
-ITEM_KEYS = ("dst", "via", "dev", "onlink", "metric", "state")
+IP6_DEFAULT_METRIC = 1024
+ITEM_OPTIONS = dict(
+    dst=dict(type="str"),
+    via=dict(type="str"),
+    dev=dict(type="str"),
+    onlink=dict(type="bool", default=False),
+    metric=dict(type="int", default=0),
+)
+ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
 
 
 def validate_route(path, item, default_state):
     spec = item_spec(item, ITEM_KEYS, default_state)
     spec["dst"] = validate.network(spec["dst"], field(path, "dst"))
-    spec["metric"] = spec["metric"] or 0
+    # the kernel files an IPv6 route of metric 0 under 1024 (IP6_RT_PRIO_USER): say so up front
+    spec["metric"] = spec["metric"] or (IP6_DEFAULT_METRIC if spec["dst"].version == 6 else 0)
     if spec["state"] == "absent":
         return spec
     if spec["via"] is None and spec["dev"] is None:
@@ -63,14 +72,14 @@ def _connected(ns, address):
     return None
 
 
-def plan_routes(params, stack):
+def plan_routes(params, ctx):
     items = batch_items(params, "routes", ITEM_KEYS)
     specs = [(path, validate_route(path, item, params["state"])) for path, item in items]
     validate.unique(specs, lambda ps: _key(ps[1]["dst"], ps[1]["metric"]),
                     lambda i: field(specs[i][0], "dst"), "route")
     if params.get("netns") is not None:
         validate.netns_name(params["netns"], "netns")
-    kernel = stack.enter_context(Kernel(params.get("_check_mode", False)))
+    kernel = ctx.stack.enter_context(Kernel(ctx.check_mode))
     ns = kernel.ns(params.get("netns"))
     observed = {}
     for route in ns.routes():
@@ -116,7 +125,7 @@ def plan_routes(params, stack):
                 if route["proto"] == RTPROT_NSBRIDGE and key not in wanted:
                     before = describe(route, ns)
                     plans.append(ItemPlan("purge", before["dst"], before, None, [_delete_step(ns, route)]))
-    return plans, {}
+    return Planned(plans)
 
 
 def _replace_step(ns, spec, dev, before):

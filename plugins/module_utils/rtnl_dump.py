@@ -39,7 +39,7 @@ _RTMSG = struct.Struct("=BBBBBBBBI")
 
 # attribute numbers (linux/if_link.h, if_addr.h, rtnetlink.h)
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
-IFLA_LINKINFO, IFLA_IFALIAS, IFLA_EXT_MASK, IFLA_LINK_NETNSID = 18, 20, 29, 37
+IFLA_LINKINFO, IFLA_IFALIAS, IFLA_GROUP, IFLA_EXT_MASK, IFLA_LINK_NETNSID = 18, 20, 27, 29, 37
 IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 IFLA_BR_STP_STATE = 5
 IFLA_BRPORT_MODE = 4
@@ -48,7 +48,7 @@ RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 IFF_UP = 0x1
 RT_TABLE_MAIN = 254
 _LINK_ATTRS = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_LINKINFO,
-                         IFLA_IFALIAS, IFLA_LINK_NETNSID))
+                         IFLA_IFALIAS, IFLA_GROUP, IFLA_LINK_NETNSID))
 _RECV_SIZE = 1 << 16  # the kernel fills at most 32 KiB per dump datagram
 _U32 = struct.Struct("=I")
 _S32 = struct.Struct("=i")
@@ -123,7 +123,7 @@ class Reader:
                 continue
             _fam, _type, index, flags, _chg = _IFINFOMSG.unpack_from(buf, off)
             link = Link(index=index, up=bool(flags & IFF_UP), kind=None, slave_kind=None,
-                        master=None, mtu=None, mac=None, alias=None, peer_index=None,
+                        master=None, mtu=None, mac=None, alias=None, group=0, peer_index=None,
                         peer_netnsid=None, hairpin=None, stp=None)
             pos = off + _IFINFOMSG.size
             # inline attribute walk: this loop runs ~40 times per link on a busy host
@@ -148,6 +148,8 @@ class Reader:
                         link["peer_netnsid"] = _S32.unpack_from(buf, s)[0]
                     elif atype == IFLA_IFALIAS:
                         link["alias"] = _cstr(buf, s, ln) or None
+                    elif atype == IFLA_GROUP:
+                        link["group"] = _U32.unpack_from(buf, s)[0]
                     else:
                         self._linkinfo(link, buf, s, s + ln)
                 pos += (alen + 3) & ~3

@@ -70,15 +70,13 @@ def address(value, path):
         raise ValidationError("%r is not an IPv4 or IPv6 address" % (value,), path) from None
 
 
-def ipv4(parse, value, path, refusal):
-    """``parse`` (address or network) ``value`` and require IPv4; return its canonical text.
-
-    ``refusal`` finishes the message for an IPv6 value: "10::/64: <refusal>".
-    """
-    parsed = parse(value, path)
-    if parsed.version != 4:
-        raise ValidationError("%s: %s" % (parsed, refusal), path)
-    return str(parsed)
+def same_family(value, other, path, other_name):
+    """Return ``value`` (a parsed address or network) if it is of ``other``'s IP family: a rule
+    cannot match an IPv6 destination for an IPv4 source."""
+    if value.version != other.version:
+        raise ValidationError("%s is IPv%d but %s %s is IPv%d; one rule cannot mix families"
+                              % (value, value.version, other_name, other, other.version), path)
+    return value
 
 
 def mac(value, path):

@@ -17,13 +17,26 @@ import socket
 from . import validate
 from .edge import field, item_spec
 from .errors import ConflictError, ValidationError
-from .link_common import (address_steps, delete_link, is_ours, parse_addresses, plan_link_batch, require_netns,
+from .link_common import (address_steps, delete_link, parse_addresses, plan_link_batch, require_netns,
                           sorted_addresses, where)
-from .netlink import MARK, netns_exists, netns_path
-from .reconcile import ItemPlan, Step
+from .netlink import GROUP, MARK, is_ours, netns_exists, netns_path
+from .reconcile import ItemPlan, Planned, Step
 
-ITEM_KEYS = ("name", "peer", "netns", "peer_netns", "bridge", "hairpin", "addresses",
-             "peer_addresses", "peer_gateway", "mtu", "mac", "peer_mac", "state")
+ITEM_OPTIONS = dict(
+    name=dict(type="str"),
+    peer=dict(type="str"),
+    netns=dict(type="str"),
+    peer_netns=dict(type="str"),
+    bridge=dict(type="str"),
+    hairpin=dict(type="bool"),
+    addresses=dict(type="list", elements="str"),
+    peer_addresses=dict(type="list", elements="str"),
+    peer_gateway=dict(type="list", elements="str"),
+    mtu=dict(type="int"),
+    mac=dict(type="str"),
+    peer_mac=dict(type="str"),
+)
+ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
 
 
 def validate_pair(path, item, default_state, check_mode=False, warnings=None):
@@ -48,14 +61,7 @@ def validate_pair(path, item, default_state, check_mode=False, warnings=None):
     spec["addresses"] = parse_addresses(item.get("addresses"), field(path, "addresses"))
     spec["peer_addresses"] = parse_addresses(item.get("peer_addresses"), field(path, "peer_addresses"))
     if item.get("peer_gateway") is not None:
-        gateway = validate.address(item["peer_gateway"], field(path, "peer_gateway"))
-        if spec["peer_addresses"] is not None and not any(
-                a.version == gateway.version and gateway in a.network for a in spec["peer_addresses"]):
-            raise ValidationError(
-                "%s is outside every peer_addresses network (%s)"
-                % (gateway, ", ".join(str(a.network) for a in spec["peer_addresses"]) or "none given"),
-                field(path, "peer_gateway"))
-        spec["peer_gateway"] = gateway
+        spec["peer_gateway"] = _gateways(item["peer_gateway"], spec["peer_addresses"], field(path, "peer_gateway"))
     validate.mtu(item.get("mtu"), field(path, "mtu"))
     for key in ("mac", "peer_mac"):
         if item.get(key) is not None:
@@ -65,22 +71,43 @@ def validate_pair(path, item, default_state, check_mode=False, warnings=None):
     return spec
 
 
-def plan_pairs(params, stack):
-    specs, plans = plan_link_batch(params, stack, "pairs", ITEM_KEYS, validate_pair, "interface",
+def _gateways(values, peer_addresses, path):
+    """The default gateways of the peer end: at most one per family, each inside a peer address's
+    network of its family (when peer_addresses are given)."""
+    gateways = {}
+    for i, value in enumerate(values):
+        where = "%s[%d]" % (path, i)
+        gateway = validate.address(value, where)
+        if gateway.version in gateways:
+            raise ValidationError("a second IPv%d gateway (%s is given too)" % (gateway.version, gateways[gateway.version]),
+                                  where)
+        if peer_addresses is not None and not any(
+                a.version == gateway.version and gateway in a.network for a in peer_addresses):
+            raise ValidationError(
+                "%s is outside every IPv%d peer_addresses network (%s)"
+                % (gateway, gateway.version, ", ".join(str(a.network) for a in peer_addresses
+                                                       if a.version == gateway.version) or "none given"), where)
+        gateways[gateway.version] = gateway
+    return [gateways[v] for v in sorted(gateways)]
+
+
+def plan_pairs(params, ctx):
+    specs, plans = plan_link_batch(params, ctx, "pairs", ITEM_KEYS, validate_pair, "interface",
                                    plan_pair, plan_pair_absent)
     present = [ps for ps in specs if ps[1]["state"] == "present"]
     validate.unique(present, lambda ps: (ps[1].get("peer_netns"), ps[1]["peer"]),
                     lambda i: field(present[i][0], "peer"), "peer interface")
-    return plans, {}
+    return Planned(plans)
 
 
-def _gateway(pns, peer_link):
-    route = pns.default_routes().get(socket.AF_INET) or (None, None)
-    route6 = pns.default_routes().get(socket.AF_INET6) or (None, None)
-    for gw, oif in (route, route6):
+def _gateways_of(pns, peer_link):
+    """The peer end's default gateways, IPv4 first: {version: address}."""
+    found = {}
+    for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+        gw, oif = pns.default_routes().get(family) or (None, None)
         if gw and oif == peer_link["index"]:
-            return gw
-    return None
+            found[version] = gw
+    return found
 
 
 def describe(ns, link, pns, peer_link):
@@ -93,7 +120,7 @@ def describe(ns, link, pns, peer_link):
         "up": link["up"], "peer_up": peer_link["up"],
         "addresses": sorted_addresses(ns.addresses().get(link["index"], ())),
         "peer_addresses": sorted_addresses(pns.addresses().get(peer_link["index"], ())),
-        "peer_gateway": _gateway(pns, peer_link),
+        "peer_gateway": [gw for _v, gw in sorted(_gateways_of(pns, peer_link).items())],
         "managed": is_ours(link),
     }
 
@@ -167,7 +194,7 @@ def _after_new(ns, pns, spec):
         "mac": spec.get("mac"), "peer_mac": spec.get("peer_mac"), "up": True, "peer_up": True,
         "addresses": sorted_addresses(str(a) for a in spec["addresses"] or []),
         "peer_addresses": sorted_addresses(str(a) for a in spec["peer_addresses"] or []),
-        "peer_gateway": str(spec["peer_gateway"]) if spec.get("peer_gateway") else None,
+        "peer_gateway": [str(g) for g in spec.get("peer_gateway") or []],
         "managed": True,
     }
 
@@ -176,12 +203,12 @@ def _create_steps(ns, pns, spec):
     name, peer = spec["name"], spec["peer"]
 
     def create():
-        peer_attrs = {"ifname": peer}
+        peer_attrs = {"ifname": peer, "group": GROUP}
         if spec.get("mtu"):
             peer_attrs["mtu"] = spec["mtu"]
         if spec.get("peer_mac"):
             peer_attrs["address"] = spec["peer_mac"]
-        kwargs = {"ifname": name, "kind": "veth", "peer": peer_attrs}
+        kwargs = {"ifname": name, "kind": "veth", "peer": peer_attrs, "group": GROUP}
         if spec.get("mtu"):
             kwargs["mtu"] = spec["mtu"]
         if spec.get("mac"):
@@ -215,8 +242,8 @@ def _create_steps(ns, pns, spec):
                                        state="up", ifalias=MARK + ":veth-peer")))
     steps += address_steps(ns, name, set(), spec["addresses"])
     steps += address_steps(pns, peer, set(), spec["peer_addresses"])
-    if spec.get("peer_gateway"):
-        steps.append(_gateway_step(pns, peer, spec["peer_gateway"], None))
+    for gateway in spec.get("peer_gateway") or []:
+        steps.append(_gateway_step(pns, peer, gateway, None))
     return steps
 
 
@@ -263,6 +290,8 @@ def _converge_steps(ns, pns, spec, link, peer_link, before, after):
     if not link["up"]:
         host["state"] = "up"
         after["up"] = True
+    if is_ours(link) and not link.get("alias"):  # created by a run that was killed before it named it
+        host["ifalias"] = MARK + ":veth"
     if not peer_link["up"]:
         remote["state"] = "up"
         after["peer_up"] = True
@@ -281,10 +310,12 @@ def _converge_steps(ns, pns, spec, link, peer_link, before, after):
     steps += address_steps(pns, peer, pns.addresses().get(peer_link["index"], set()), spec["peer_addresses"])
     if spec["peer_addresses"] is not None:
         after["peer_addresses"] = sorted_addresses(str(a) for a in spec["peer_addresses"])
-    gateway = spec.get("peer_gateway")
-    if gateway is not None and before["peer_gateway"] != str(gateway):
-        steps.append(_gateway_step(pns, peer, gateway, before["peer_gateway"]))
-        after["peer_gateway"] = str(gateway)
+    have = _gateways_of(pns, peer_link)
+    for gateway in spec.get("peer_gateway") or []:
+        if have.get(gateway.version) != str(gateway):
+            steps.append(_gateway_step(pns, peer, gateway, have.get(gateway.version)))
+            have[gateway.version] = str(gateway)
+    after["peer_gateway"] = [gw for _v, gw in sorted(have.items())]
     return steps
 
 

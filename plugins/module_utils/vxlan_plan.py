@@ -17,12 +17,26 @@ import socket
 from . import validate
 from .edge import field
 from .errors import ConflictError, ValidationError
-from .link_common import address_steps, delete_link, is_ours, parse_addresses, sorted_addresses, where
-from .netlink import MARK, Kernel
-from .reconcile import ItemPlan, Step
+from .link_common import address_steps, delete_link, parse_addresses, sorted_addresses, where
+from .netlink import GROUP, MARK, is_ours, Kernel
+from .reconcile import ItemPlan, Planned, Step
 
 AF_BRIDGE = 7
 NUD_PERMANENT = 0x80
+OPTIONS = dict(
+    name=dict(type="str", required=True),
+    vni=dict(type="int"),
+    local=dict(type="str"),
+    dev=dict(type="str"),
+    port=dict(type="int", default=4789),
+    mtu=dict(type="int"),
+    mac=dict(type="str"),
+    addresses=dict(type="list", elements="str"),
+    peers=dict(type="list", elements="dict", default=[], options=dict(
+        underlay=dict(type="str", required=True), mac=dict(type="str", required=True),
+        address=dict(type="str"), addresses=dict(type="list", elements="str"))),
+    netns=dict(type="str"),
+)
 
 
 def _validate(params):
@@ -42,21 +56,26 @@ def _validate(params):
         spec["mac"] = validate.mac(spec["mac"], "mac")
     validate.mtu(spec.get("mtu"), "mtu")
     spec["addresses"] = parse_addresses(spec.get("addresses"), "addresses")
-    peers = []
+    peers, overlay = [], []
     for i, peer in enumerate(spec.get("peers") or []):
         path = "peers[%d]" % i
+        addresses = [str(validate.address(peer["address"], field(path, "address")))] if peer.get("address") else []
+        addresses += [str(validate.address(a, "%s[%d]" % (field(path, "addresses"), j)))
+                      for j, a in enumerate(peer.get("addresses") or [])]
+        if not addresses:
+            raise ValidationError("a peer needs its overlay address (address or addresses)", field(path, "address"))
         peers.append({"underlay": str(validate.address(peer.get("underlay"), field(path, "underlay"))),
-                      "mac": validate.mac(peer.get("mac"), field(path, "mac")),
-                      "address": str(validate.address(peer.get("address"), field(path, "address")))})
+                      "mac": validate.mac(peer.get("mac"), field(path, "mac")), "addresses": sorted(set(addresses))})
+        overlay += [(a, i) for a in addresses]
     validate.unique(peers, lambda p: p["mac"], lambda i: "peers[%d].mac" % i, "peer MAC")
-    validate.unique(peers, lambda p: p["address"], lambda i: "peers[%d].address" % i, "peer address")
+    validate.unique(overlay, lambda a: a[0], lambda i: "peers[%d].addresses" % overlay[i][1], "peer address")
     spec["peers"] = peers
     return spec
 
 
-def plan_vxlan(params, stack):
+def plan_vxlan(params, ctx):
     spec = _validate(params)
-    kernel = stack.enter_context(Kernel(params.get("_check_mode", False)))
+    kernel = ctx.stack.enter_context(Kernel(ctx.check_mode))
     ns = kernel.ns(params.get("netns"))
     name = spec["name"]
     link = ns.link(name)
@@ -65,13 +84,13 @@ def plan_vxlan(params, stack):
                             "name")
     if spec["state"] == "absent":
         if link is None:
-            return [ItemPlan(name, name, None, None)], {}
+            return Planned([ItemPlan(name, name, None, None)])
         if not is_ours(link):
-            return [ItemPlan(name, name, {"name": name}, {"name": name}, warnings=[
-                "%r%s was not created by nsbridge; left in place" % (name, where(ns))])], {}
-        return [ItemPlan(name, name, {"name": name, "vni": link.get("vni")}, None, [
+            return Planned([ItemPlan(name, name, {"name": name}, {"name": name}, warnings=[
+                "%r%s was not created by nsbridge; left in place" % (name, where(ns))])])
+        return Planned([ItemPlan(name, name, {"name": name, "vni": link.get("vni")}, None, [
             Step("delete vxlan %s%s" % (name, where(ns)),
-                 lambda: delete_link(ns, name))])], {}
+                 lambda: delete_link(ns, name))])])
 
     dev = spec.get("dev")
     if dev is None:
@@ -84,7 +103,7 @@ def plan_vxlan(params, stack):
     after = {"name": name, "vni": spec["vni"], "local": spec["local"], "dev": dev, "port": spec["port"],
              "mtu": spec.get("mtu"), "mac": spec.get("mac"),
              "addresses": sorted_addresses(str(a) for a in spec["addresses"] or []),
-             "peers": sorted(spec["peers"], key=lambda p: p["address"])}
+             "peers": sorted(spec["peers"], key=lambda p: p["mac"])}
     steps = []
     if link is not None and (link.get("vni") != spec["vni"] or link.get("vxlan_local") != spec["local"]
                              or link.get("vxlan_port") != spec["port"]):
@@ -97,7 +116,7 @@ def plan_vxlan(params, stack):
     if link is None:
         before = None
         create = dict(ifname=name, kind="vxlan", vxlan_id=spec["vni"], vxlan_local=spec["local"],
-                      vxlan_port=spec["port"], vxlan_learning=0)
+                      vxlan_port=spec["port"], vxlan_learning=0, group=GROUP)
         if spec.get("mtu"):
             create["mtu"] = spec["mtu"]
         if spec.get("mac"):
@@ -116,13 +135,14 @@ def plan_vxlan(params, stack):
         have_arp, have_fdb = {}, {}
     else:
         index = link["index"]
-        have_arp = {dst: mac for i, dst, mac, _s in ns.neighbours(socket.AF_INET) if i == index and dst}
+        have_arp = {dst: mac for family in (socket.AF_INET, socket.AF_INET6)
+                    for i, dst, mac, state in ns.neighbours(family)
+                    if i == index and dst and mac and state & NUD_PERMANENT}
         have_fdb = {mac: dst for i, dst, mac, _s in ns.neighbours(AF_BRIDGE) if i == index and mac and dst}
         before = {"name": name, "vni": link.get("vni"), "local": link.get("vxlan_local"), "dev": dev,
                   "port": link.get("vxlan_port"), "mtu": link["mtu"], "mac": link["mac"],
                   "addresses": sorted_addresses(ns.addresses().get(index, ())),
-                  "peers": sorted(({"underlay": have_fdb.get(mac), "mac": mac, "address": dst}
-                                   for dst, mac in have_arp.items()), key=lambda p: p["address"])}
+                  "peers": describe_peers(have_arp, have_fdb)}
         changes = {}
         if spec.get("mtu") and link["mtu"] != spec["mtu"]:
             changes["mtu"] = spec["mtu"]
@@ -136,7 +156,7 @@ def plan_vxlan(params, stack):
         steps += address_steps(ns, name, ns.addresses().get(index, set()), spec["addresses"])
         after["mtu"] = spec.get("mtu") or link["mtu"]
         after["mac"] = spec.get("mac") or link["mac"]
-    wanted_arp = {p["address"]: p["mac"] for p in spec["peers"]}
+    wanted_arp = {a: p["mac"] for p in spec["peers"] for a in p["addresses"]}
     wanted_fdb = {p["mac"]: p["underlay"] for p in spec["peers"]}
     for dst in sorted(set(have_arp) - set(wanted_arp)):
         steps.append(Step("forget peer %s on %s" % (dst, name), _neigh(ns, name, "del", dst, have_arp[dst])))
@@ -150,12 +170,23 @@ def plan_vxlan(params, stack):
             if mac in have_fdb:
                 steps.append(Step("forget fdb %s on %s" % (mac, name), _fdb(ns, name, "del", mac, have_fdb[mac])))
             steps.append(Step("fdb %s via %s on %s" % (mac, underlay, name), _fdb(ns, name, "append", mac, underlay)))
-    return [ItemPlan(name, name, before, after, steps)], {}
+    return Planned([ItemPlan(name, name, before, after, steps)])
+
+
+def describe_peers(have_arp, have_fdb):
+    """Peers as the vxlan module describes them, from permanent neighbour and fdb entries."""
+    peers = {}
+    for dst, mac in have_arp.items():
+        peers.setdefault(mac, {"underlay": have_fdb.get(mac), "mac": mac, "addresses": []})["addresses"].append(dst)
+    for peer in peers.values():
+        peer["addresses"].sort()
+    return sorted(peers.values(), key=lambda p: p["mac"])
 
 
 def _neigh(ns, name, verb, dst, mac):
     def call():
-        kwargs = dict(dst=dst, lladdr=mac, ifindex=ns.index_of(name))
+        kwargs = dict(dst=dst, lladdr=mac, ifindex=ns.index_of(name),
+                      family=socket.AF_INET6 if ":" in dst else socket.AF_INET)
         if verb != "del":
             kwargs["state"] = NUD_PERMANENT
         ns.call("%s neighbour %s" % (verb, dst), ns.ipr.neigh, verb, **kwargs)

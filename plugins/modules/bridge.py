@@ -39,6 +39,7 @@ options:
         it whenever a port joins or leaves, and every container's ARP entry for its gateway goes stale);
         an existing bridge keeps its address.
     type: str
+    version_added: "0.2.0"
   ports:
     description:
       - Existing interfaces to enslave to the bridge and set up (e.g. physical NICs, as in a VirtualBox
@@ -56,7 +57,7 @@ options:
       addresses: {description: "See top-level I(addresses).", type: list, elements: str}
       mtu: {description: "See top-level I(mtu).", type: int}
       stp: {description: "See top-level I(stp).", type: bool, default: false}
-      mac: {description: "See top-level I(mac).", type: str}
+      mac: {description: "See top-level I(mac).", type: str, version_added: "0.2.0"}
       ports: {description: "See top-level I(ports).", type: list, elements: str}
       netns: {description: "See top-level I(netns).", type: str}
       state: {description: "Overrides the top-level I(state) for this item.", type: str, choices: [present, absent]}
@@ -64,7 +65,7 @@ extends_documentation_fragment:
   - nsbridge.network.common
   - nsbridge.network.common.netns
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -39,7 +39,7 @@ notes:
     depends on something an earlier one would make reports drift too (as the modules do in check mode),
     which is the safe direction.
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
@@ -72,7 +72,7 @@ calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import ENTRIES
+from ansible_collections.nsbridge.network.plugins.module_utils.catalog import calls_option
 from ansible_collections.nsbridge.network.plugins.module_utils.drift import plan_calls
 from ansible_collections.nsbridge.network.plugins.module_utils.errors import NsbridgeError
 
@@ -80,10 +80,7 @@ from ansible_collections.nsbridge.network.plugins.module_utils.errors import Nsb
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            calls=dict(type="list", elements="dict", required=True, options=dict(
-                module=dict(type="str", required=True, choices=sorted(ENTRIES)),
-                args=dict(type="dict", default={}),
-            )),
+            calls=calls_option(required=True),
         ),
         supports_check_mode=True,
     )

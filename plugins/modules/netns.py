@@ -24,7 +24,7 @@ options:
 extends_documentation_fragment:
   - nsbridge.network.common
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -14,7 +14,7 @@ description:
     call (the I(networks) of the call plus I(peers)), like Docker's C(DOCKER-ISOLATION-STAGE-1/2).
   - For an I(internal) network, drops all forwarded traffic into or out of its bridge except within it
     (Docker's C(--internal), VirtualBox's internal network).
-  - The drop rules are placed before every accept nsbridge keeps in its forward chain.
+  - The drop rules are placed before every accept nsbridge keeps in its forward chain, in both IP families.
 options:
   bridge:
     description: The network's bridge. Required unless I(networks) is given.
@@ -44,7 +44,7 @@ extends_documentation_fragment:
   - nsbridge.network.common
   - nsbridge.network.common.firewall
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

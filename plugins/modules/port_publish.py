@@ -18,16 +18,21 @@ description:
   - With I(localhost), C(127.0.0.1:host_port) works on the host too (C(route_localnet) on I(bridge)), and a
     filter rule drops any packet to 127.0.0.0/8 that arrives from another machine.
   - A range C(8080-8090) maps one-to-one onto an equally long I(destination_port) range.
+  - I(destination) may be IPv4 or IPv6; an IPv6 destination is published on the host's IPv6 addresses (or only
+    I(host_ip), which must be of the same family), from outside, from the host itself and hairpin, like IPv4.
+    Publishing the same port for an IPv4 and an IPv6 destination takes two items (as Docker's C(-p 8080:80)
+    does on a dual-stack network).
   - Re-publishing a UDP or SCTP port flushes its conntrack entries, so traffic reaches the new destination.
-  - Enables C(net.ipv4.ip_forward) (published ports are forwarded), as Docker does; when the last port and
-    masquerade of nsbridge are gone, the sysctl is put back to what it was if nsbridge changed it.
+  - Enables forwarding for the destination's family (C(net.ipv4.ip_forward), C(net.ipv6.conf.all.forwarding);
+    see M(nsbridge.network.nat_masquerade) for what IPv6 forwarding does to C(accept_ra)), as Docker does; when
+    the last port and masquerade of that family are gone, the sysctl is put back if nsbridge changed it.
   - Give one port with the top-level options, or many with I(ports); one transaction per call.
 options:
   host_port:
     description: Port or range (C(8080), C(8080-8090)) on the host. Required unless I(ports) is given.
     type: raw
   destination:
-    description: The container's IPv4 address. Required with C(state=present).
+    description: The container's IPv4 or IPv6 address. Required with C(state=present).
     type: str
   destination_port:
     description: Port or range in the container; default the same as I(host_port).
@@ -38,7 +43,7 @@ options:
     choices: [tcp, udp, sctp]
     default: tcp
   host_ip:
-    description: Publish only on this host address (default all local addresses).
+    description: Publish only on this host address (default all local addresses of the destination's family).
     type: str
   bridge:
     description: The bridge the container sits on (enables hairpin).
@@ -48,7 +53,9 @@ options:
     type: bool
     default: true
   localhost:
-    description: Also reachable at C(127.0.0.1:host_port) on the host; needs I(bridge).
+    description:
+      - Also reachable at C(127.0.0.1:host_port) on the host; needs I(bridge). IPv4 only; an IPv6 destination
+        with I(localhost) is an error (Linux has no C(route_localnet) for C(::1)).
     type: bool
     default: false
   ports:
@@ -69,7 +76,7 @@ extends_documentation_fragment:
   - nsbridge.network.common
   - nsbridge.network.common.firewall
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
@@ -79,6 +86,12 @@ EXAMPLES = r'''
     destination: 10.10.0.10
     destination_port: 80
     bridge: br0
+
+- name: docker run -p 8080:80 on a dual-stack network (one item per family)
+  nsbridge.network.port_publish:
+    ports:
+      - {host_port: 8080, destination: 10.10.0.10, destination_port: 80, bridge: br0}
+      - {host_port: 8080, destination: "fd00:10::a", destination_port: 80, bridge: br0}
 
 - name: A UDP range on one host address
   nsbridge.network.port_publish:

@@ -31,7 +31,7 @@ options:
     type: bool
     default: false
   metric:
-    description: Route metric (priority).
+    description: Route metric (priority). For an IPv6 route, C(0) means the kernel's default, C(1024).
     type: int
     default: 0
   purge:
@@ -53,7 +53,7 @@ extends_documentation_fragment:
   - nsbridge.network.common
   - nsbridge.network.common.netns
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -37,7 +37,10 @@ options:
     description: Hairpin mode on the bridge port, so traffic can return out of the port it came in on.
     type: bool
   addresses:
-    description: CIDRs on I(name). Omitted leaves them as they are; C([]) removes them all.
+    description:
+      - CIDRs on I(name), IPv4 and IPv6 alike. Omitted leaves them as they are; C([]) removes them all.
+      - IPv6 addresses are added without duplicate address detection (C(nodad)), as container engines do, so
+        they are usable when the module returns.
     type: list
     elements: str
   peer_addresses:
@@ -45,8 +48,11 @@ options:
     type: list
     elements: str
   peer_gateway:
-    description: Default route in I(peer_netns) via this address; must lie in one of I(peer_addresses).
-    type: str
+    description:
+      - Default route in I(peer_netns) via this address, or one per IP family (C([10.10.0.1, fd00:10::1]));
+        each must lie in one of I(peer_addresses) of its family.
+    type: list
+    elements: str
   mtu:
     description: MTU of both ends.
     type: int
@@ -70,7 +76,7 @@ options:
       hairpin: {description: "See top-level I(hairpin).", type: bool}
       addresses: {description: "See top-level I(addresses).", type: list, elements: str}
       peer_addresses: {description: "See top-level I(peer_addresses).", type: list, elements: str}
-      peer_gateway: {description: "See top-level I(peer_gateway).", type: str}
+      peer_gateway: {description: "See top-level I(peer_gateway).", type: list, elements: str}
       mtu: {description: "See top-level I(mtu).", type: int}
       mac: {description: "See top-level I(mac).", type: str}
       peer_mac: {description: "See top-level I(peer_mac).", type: str}
@@ -79,7 +85,7 @@ extends_documentation_fragment:
   - nsbridge.network.common
   - nsbridge.network.common.netns
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
@@ -91,6 +97,15 @@ EXAMPLES = r'''
     bridge: br0
     peer_addresses: [10.10.0.10/16]
     peer_gateway: 10.10.0.1
+
+- name: A dual-stack container
+  nsbridge.network.veth:
+    name: veth-web2
+    peer: eth0
+    peer_netns: web2
+    bridge: br0
+    peer_addresses: [10.10.0.11/16, "fd00:10::b/64"]
+    peer_gateway: [10.10.0.1, "fd00:10::1"]
 
 - name: Two namespaces joined directly
   nsbridge.network.veth:
@@ -124,7 +139,7 @@ pairs:
       mtu: 1500
       addresses: []
       peer_addresses: [10.10.0.10/16]
-      peer_gateway: 10.10.0.1
+      peer_gateway: [10.10.0.1]
       managed: true
 results:
   description: Per requested pair, in input order, what was (or in check mode would be) done.

@@ -14,6 +14,8 @@ description:
     with I(addresses), and for every peer a permanent ARP entry (peer's overlay address to its MAC) and an
     FDB entry (its MAC to its underlay address). No multicast or flooding, so it works across an L3 underlay.
   - Entries for peers no longer listed are removed. A changed VNI, local address or port re-creates the device.
+  - The overlay may carry IPv6 beside IPv4 on an IPv4 underlay; a peer's IPv6 overlay addresses get permanent
+    neighbour (NDP) entries as its IPv4 ones get ARP entries.
   - Pair it with M(nsbridge.network.route) (C(onlink) routes to peer subnets via their overlay addresses).
 options:
   name:
@@ -51,12 +53,17 @@ options:
     suboptions:
       underlay: {description: "Peer's underlay address.", type: str, required: true}
       mac: {description: "Peer's device MAC.", type: str, required: true}
-      address: {description: "Peer's overlay address.", type: str, required: true}
+      address: {description: "Peer's overlay address (IPv4 or IPv6).", type: str}
+      addresses:
+        description: "Peer's overlay addresses, e.g. one per IP family (with or instead of I(address))."
+        type: list
+        elements: str
+        version_added: "0.3.0"
 extends_documentation_fragment:
   - nsbridge.network.common
   - nsbridge.network.common.netns
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

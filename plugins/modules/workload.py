@@ -37,7 +37,7 @@ options:
 extends_documentation_fragment:
   - nsbridge.network.common
 author:
-  - nsbridge contributors
+  - nsbridge contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -4,7 +4,7 @@ from conftest import converge_four_times, warning_text
 
 
 def test_create_with_address_mtu_and_diff(sandbox):
-    check, real, _, _ = converge_four_times(sandbox, "bridge", name="br0", addresses=["10.10.0.1/16"], mtu=1400)
+    check, real, _check_again, _real_again = converge_four_times(sandbox, "bridge", name="br0", addresses=["10.10.0.1/16"], mtu=1400)
     after = real["diff"]["after"]["br0"]
     assert after["addresses"] == ["10.10.0.1/16"] and after["mtu"] == 1400 and after["stp"] is False
     link = sandbox.links()["br0"]
@@ -113,7 +113,7 @@ def test_address_is_fixed_and_never_follows_the_ports(sandbox):
 
 
 def test_mac_given_is_set_and_converged(sandbox):
-    check, real, _, _ = converge_four_times(sandbox, "bridge", name="br0", mac="02:AA:00:00:00:07")
+    check, real, _check_again, _real_again = converge_four_times(sandbox, "bridge", name="br0", mac="02:AA:00:00:00:07")
     assert real["diff"]["after"]["br0"]["mac"] == "02:aa:00:00:00:07"
     assert sandbox.links()["br0"]["mac"] == "02:aa:00:00:00:07"
     changed = sandbox.run("bridge", diff=True, name="br0", mac="02:aa:00:00:00:08")

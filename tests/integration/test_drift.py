@@ -16,7 +16,7 @@ def _kill_workload(name):
     with open("/run/nsbridge/workloads/%s.pid" % name) as f:
         pid = json.load(f)["pid"]
     os.killpg(pid, signal.SIGKILL)
-    for _ in range(100):
+    for _attempt in range(100):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -63,7 +63,8 @@ def test_fresh_host_drifts_and_nothing_is_made(sandbox):
     assert (sorted(sandbox.links()), sorted(sandbox.namespaces())) == before
 
 
-@pytest.mark.parametrize("damage", ["bridge_address", "netns", "veth", "firewall_rule", "workload", "none"])
+@pytest.mark.parametrize("damage", ["bridge_address", "netns", "veth", "firewall_rule", "firewall_jump", "workload",
+                                    "none"])
 def test_every_kind_of_damage_is_seen_and_the_module_repairs_it(sandbox, damage):
     p = sandbox.prefix
     build(sandbox)
@@ -73,7 +74,10 @@ def test_every_kind_of_damage_is_seen_and_the_module_repairs_it(sandbox, damage)
         "netns": ("netns", lambda: _delete_netns(sandbox, p + "c2", p + "v2")),
         "veth": ("veth", lambda: sandbox.sh(p + "c1", "ip", "link", "delete", "eth0")),
         "firewall_rule": ("port_publish", lambda: sandbox.sh(None, "nft", "flush", "chain", "ip", "nsbridge",
-                                                             "prerouting-local")),
+                                                             "prerouting-local/0/tcp/8088")),
+        # the way into the published port's rules: every firewall module sees it, the first one repairs it
+        "firewall_jump": ("nat_masquerade", lambda: sandbox.sh(None, "nft", "flush", "chain", "ip", "nsbridge",
+                                                               "prerouting-local")),
         "workload": ("workload", lambda: _kill_workload(p + "w1")),
         "none": (None, lambda: None),
     }[damage]
@@ -103,7 +107,7 @@ def _delete_netns(sandbox, name, host_end):
 
 def test_bad_arguments_name_the_call(sandbox):
     result = sandbox.run("drift_info", calls=[{"module": "netns", "args": {"name": ["ok"]}},
-                                               {"module": "port_publish", "args": {"ports": [{"host_port": 0}]}}])
+                                              {"module": "port_publish", "args": {"ports": [{"host_port": 0}]}}])
     assert result["failed"]
     assert "calls[1]" in result["msg"] and "port_publish" in result["msg"] and "host_port" in result["msg"], result
     result = sandbox.run("drift_info", calls=[{"module": "veth", "args": {"pairs": [{"name": "x", "bogus": 1}]}}])

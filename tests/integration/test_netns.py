@@ -7,7 +7,7 @@ from conftest import converge_four_times, warning_text
 
 def test_create_converge_and_remove(sandbox):
     a, b = sandbox.name("x"), sandbox.name("y")
-    check, real, _, _ = converge_four_times(sandbox, "netns", name=[a, b])
+    check, real, _check_again, _real_again = converge_four_times(sandbox, "netns", name=[a, b])
     assert check["diff"]["before"] == {a: None, b: None}
     assert real["diff"]["after"][a] == {"name": a, "lo_up": True, "managed": True}
     assert os.path.exists("/run/netns/" + a)

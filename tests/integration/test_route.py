@@ -64,3 +64,32 @@ def test_errors(sandbox):
     # onlink: the adjacency check is the user's to waive
     ok = sandbox.run("route", dst="10.200.2.0/24", via="10.9.9.9", dev="under0", onlink=True)
     assert ok["changed"] and "onlink" in sandbox.sh(None, "ip", "route", "show", "10.200.2.0/24").stdout
+
+
+def test_ipv6_routes_same_ownership_purge_and_adjacency(sandbox):
+    peer = sandbox.name("h2")
+    sandbox.run("netns", name=[peer])
+    sandbox.run("veth", name="under0", peer="eth0", peer_netns=peer,
+                addresses=["fd77::11/64"], peer_addresses=["fd77::12/64"])
+    sandbox.sh(peer, "ip", "-6", "addr", "add", "fd00:200:2::1/64", "dev", "lo")
+    sandbox.sh(None, "ip", "-6", "route", "add", "fd00:250::/64", "via", "fd77::12")  # somebody else's
+    _c, real, _c2, _r2 = converge_four_times(sandbox, "route", routes=[
+        {"dst": "fd00:200:2::/64", "via": "fd77::12"}, {"dst": "fd00:200:3::/64", "via": "fd77::12"}])
+    assert real["routes"][0] == {"dst": "fd00:200:2::/64", "via": "fd77::12", "dev": "under0", "metric": 1024,
+                                 "onlink": False, "managed": True}
+    table = sandbox.sh(None, "ip", "-6", "route").stdout
+    assert "fd00:200:2::/64 via fd77::12 dev under0 proto 78" in table
+    assert sandbox.sh(None, "ping", "-6", "-c1", "-W2", "fd00:200:2::1", check=False).returncode == 0
+    purged = sandbox.run("route", purge=True, routes=[{"dst": "fd00:200:2::/64", "via": "fd77::12"}])
+    assert [r["item"] for r in purged["results"] if r["changed"]] == ["purge"]
+    table = sandbox.sh(None, "ip", "-6", "route").stdout
+    assert "fd00:200:3::/64" not in table and "fd00:250::/64 via fd77::12" in table, "not ours: left alone"
+    for args, fieldname, text in [
+        (dict(dst="fd00:250::/64", via="fd77::12"), "dst", "nsbridge did not make"),
+        (dict(dst="fd00:200:4::/64", via="fd99::1"), "via", "not on a directly connected network"),
+        (dict(dst="fd00:200:4::/64", via="192.168.77.12"), "via", "not the same IP version"),
+    ]:
+        result = sandbox.run("route", **args)
+        assert result.get("failed") and "route: %s: " % fieldname in result["msg"] and text in result["msg"], result
+    assert sandbox.run("route", purge=True, routes=[])["changed"]
+    assert "proto 78" not in sandbox.sh(None, "ip", "-6", "route").stdout

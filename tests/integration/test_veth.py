@@ -14,7 +14,7 @@ def test_full_endpoint_with_mtu_mac_hairpin_and_diff(sandbox):
     ns = sandbox.name("c")
     sandbox.run("netns", name=[ns])
     sandbox.run("bridge", name="br0", addresses=["10.10.0.1/16"])
-    check, real, _, _ = converge_four_times(
+    check, real, _check_again, _real_again = converge_four_times(
         sandbox, "veth", name="vh1", peer="eth0", peer_netns=ns, bridge="br0", hairpin=True, mtu=1400,
         mac="02:00:00:00:00:01", peer_mac="02:00:00:00:00:02",
         peer_addresses=["10.10.0.5/16", "fd00:10::5/64"], peer_gateway="10.10.0.1")
@@ -80,8 +80,8 @@ def test_bad_input_names_item_and_field_and_makes_nothing(sandbox):
          "pairs[1].peer_addresses[1]", "'10.0.0.300/24' is not an IPv4 or IPv6 network"),
         ({"name": "ok1", "peer": "p", "addresses": ["nonsense"]}, "pairs[1].addresses[0]", "prefix length"),
         ({"name": "ok1", "peer": "p", "peer_addresses": ["10.0.0.2/24"], "peer_gateway": "10.9.0.1"},
-         "pairs[1].peer_gateway", "outside every peer_addresses network"),
-        ({"name": "ok1", "peer": "p", "peer_gateway": "not-an-ip"}, "pairs[1].peer_gateway", "not an IPv4"),
+         "pairs[1].peer_gateway[0]", "outside every IPv4 peer_addresses network"),
+        ({"name": "ok1", "peer": "p", "peer_gateway": "not-an-ip"}, "pairs[1].peer_gateway[0]", "not an IPv4"),
         ({"name": "ok1", "peer": "p", "bridge": "nobr"}, "pairs[1].bridge", "does not exist"),
         ({"name": "ok1", "peer": "p", "peer_netns": sandbox.name("none")}, "pairs[1].peer_netns", "does not exist"),
         ({"name": "ok1", "peer": "p", "peer_netns": "a/b"}, "pairs[1].peer_netns", "not a valid namespace name"),

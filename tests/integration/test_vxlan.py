@@ -32,8 +32,8 @@ def _vx(local, mac, address, peer, netns=None):
 def test_overlay_across_a_router(sandbox):
     h2 = _underlay(sandbox)
     assert not sandbox.ping(None, "10.200.2.1")
-    converge_four_times(sandbox, "vxlan", **_vx("192.168.81.11", MAC1, "10.200.1.0/32",
-                                                 {"underlay": "192.168.82.12", "mac": MAC2, "address": "10.200.2.0"}))
+    peer = {"underlay": "192.168.82.12", "mac": MAC2, "address": "10.200.2.0"}
+    converge_four_times(sandbox, "vxlan", **_vx("192.168.81.11", MAC1, "10.200.1.0/32", peer))
     sandbox.run("vxlan", **_vx("192.168.82.12", MAC2, "10.200.2.0/32",
                                {"underlay": "192.168.81.11", "mac": MAC1, "address": "10.200.1.0"}, netns=h2))
     converge_four_times(sandbox, "route", dst="10.200.2.0/24", via="10.200.2.0", dev="vx0", onlink=True)
@@ -49,6 +49,33 @@ def test_overlay_across_a_router(sandbox):
     assert MAC2 not in sandbox.sh(None, "bridge", "fdb", "show", "dev", "vx0").stdout
     assert sandbox.run("vxlan", name="vx0", state="absent")["changed"]
     assert "vx0" not in sandbox.links()
+
+
+def test_ipv6_overlay_on_an_ipv4_underlay(sandbox):
+    h2 = _underlay(sandbox)
+    sandbox.sh(None, "ip", "-6", "addr", "add", "fd00:200:1::1/64", "dev", "lo")
+    sandbox.sh(h2, "ip", "-6", "addr", "add", "fd00:200:2::1/64", "dev", "lo")
+    me = dict(name="vx0", vni=42, local="192.168.81.11", mac=MAC1, mtu=1450,
+              addresses=["10.200.1.0/32", "fd00:200:1::/128"],
+              peers=[{"underlay": "192.168.82.12", "mac": MAC2, "addresses": ["10.200.2.0", "fd00:200:2::"]}])
+    converge_four_times(sandbox, "vxlan", **me)
+    sandbox.run("vxlan", netns=h2, name="vx0", vni=42, local="192.168.82.12", mac=MAC2, mtu=1450,
+                addresses=["10.200.2.0/32", "fd00:200:2::/128"],
+                peers=[{"underlay": "192.168.81.11", "mac": MAC1, "address": "10.200.1.0",
+                        "addresses": ["fd00:200:1::"]}])
+    sandbox.run("route", routes=[{"dst": "fd00:200:2::/64", "via": "fd00:200:2::", "dev": "vx0", "onlink": True},
+                                 {"dst": "10.200.2.0/24", "via": "10.200.2.0", "dev": "vx0", "onlink": True}])
+    sandbox.run("route", netns=h2, routes=[
+        {"dst": "fd00:200:1::/64", "via": "fd00:200:1::", "dev": "vx0", "onlink": True},
+        {"dst": "10.200.1.0/24", "via": "10.200.1.0", "dev": "vx0", "onlink": True}])
+    assert "fd00:200:2:: dev vx0 lladdr %s PERMANENT" % MAC2 in sandbox.sh(None, "ip", "-6", "neigh").stdout
+    for source, target in (("fd00:200:1::1", "fd00:200:2::1"), ("10.200.1.1", "10.200.2.1")):
+        ping = sandbox.sh(None, "ping", "-c1", "-W2", "-I", source, target, check=False)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+    result = sandbox.run("vxlan", **me)
+    assert result["changed"] is False
+    assert result["vxlan"][0]["peers"] == [{"underlay": "192.168.82.12", "mac": MAC2,
+                                            "addresses": ["10.200.2.0", "fd00:200:2::"]}]
 
 
 def test_errors(sandbox):

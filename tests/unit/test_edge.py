@@ -2,7 +2,7 @@
 
 from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_items, field, run
 from ansible_collections.nsbridge.network.plugins.module_utils.errors import ValidationError
-from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import ItemPlan, Step
+from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import ItemPlan, Planned, Step
 
 
 class FakeModule:
@@ -32,8 +32,8 @@ def test_batch_items_single_and_list():
 def test_run_reports_results_and_diff():
     ran = []
 
-    def plan(params, stack):
-        return [ItemPlan("x", "x", None, {"name": "x"}, [Step("make x", lambda: ran.append(1))])], {"extra": 1}
+    def plan(params, ctx):
+        return Planned([ItemPlan("x", "x", None, {"name": "x"}, [Step("make x", lambda: ran.append(1))])], {"extra": 1})
     module = FakeModule({}, diff=True)
     run(module, "netns", plan, "things")
     assert ran == [1]
@@ -42,7 +42,7 @@ def test_run_reports_results_and_diff():
 
 
 def test_run_turns_errors_into_one_fail_json():
-    def plan(params, stack):
+    def plan(params, ctx):
         raise ValidationError("'10.0.0.300/24' is not an IPv4 or IPv6 network", "pairs[3].peer_addresses[0]")
     module = FakeModule({})
     run(module, "veth", plan, "pairs")

@@ -10,9 +10,11 @@ import dataclasses
 import hashlib
 
 from ansible_collections.nsbridge.network.plugins.module_utils import fw_rules
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_plan import render
+from ansible_collections.nsbridge.network.plugins.module_utils.family import IPV4, IPV6
+from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import Scope, render
+from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import PublishKey
 
-FINGERPRINTS = {2: "3c85b287c0745e2f"}  # RULES_VERSION -> fingerprint of sample_rules()
+FINGERPRINTS = {3: "8134f5af4ecea38a"}  # RULES_VERSION -> fingerprint of sample_rules()
 
 
 def sample_rules():
@@ -24,6 +26,10 @@ def sample_rules():
     rules += fw_rules.publish_rules("publish:b", "udp", 53, "10.1.0.3", 5353, "192.0.2.1", None, False, False)
     rules += fw_rules.isolation_rules("isolate:a", "br0", ["br1", "br2"], False)
     rules += fw_rules.isolation_rules("isolate:b", "br3", [], True)
+    rules += fw_rules.masquerade_rules("masq:d", "fd00:1::/64", "br0", None, True, ["fd00:9::/48"], ["fd00:8::/48"])
+    rules += fw_rules.masquerade_rules("masq:e", "2001:db8:1::/64", "br4", None, True, nat=False)
+    rules += fw_rules.publish_rules("publish:c", "tcp", 8080, "fd00:1::2", 80, None, "br0", True, False)
+    rules += fw_rules.publish_rules("publish:d", "udp", 53, "fd00:1::3", 5353, "2001:db8::1", None, False, False)
     return rules
 
 
@@ -57,8 +63,8 @@ def test_stamped_comments_and_completeness():
                                                   True, False), tag)
     comments = [r.comment for r in rules]
     assert comments == ["%s%d/4" % (tag, i) for i in range(1, 5)]
-    assert all(fw_rules.scope_of(c) == "publish:tcp:*:8080" for c in comments)
-    assert fw_rules.scope_of("nsbridge jump") is None
+    assert all(fw_rules.parse_comment(c)[0] == "publish:tcp:*:8080" for c in comments)
+    assert fw_rules.parse_comment("nsbridge jump") is None
     assert fw_rules.is_complete(comments, tag)
     assert not fw_rules.is_complete(comments[:-1], tag), "a missing rule"
     assert not fw_rules.is_complete(comments + comments[:1], tag), "a duplicate"
@@ -67,3 +73,29 @@ def test_stamped_comments_and_completeness():
     assert not fw_rules.is_complete(comments[:-1] + [other + "4/4"], tag), "a rule of an older spec"
     assert dataclasses.replace(rules[0], comment=None) == fw_rules.publish_rules(
         "publish:tcp:*:8080", "tcp", 8080, "10.1.0.2", 80, None, None, True, False)[0]
+
+
+def test_rules_carry_the_family_of_their_addresses():
+    v6 = fw_rules.publish_rules("publish:tcp:[::]:8080", "tcp", 8080, "fd00::2", 80, None, "br0", True, False)
+    assert {r.family for r in v6} == {IPV6}
+    assert "ip6 -A output ! -d ::1/128 -p tcp --dport 8080 -j DNAT --to-destination [fd00::2]:80" in map(render, v6)
+    assert "ip6 -A forward -d fd00::2/128 -o br0 -p tcp --dport 80 -j ACCEPT" in map(render, v6)
+    nat = fw_rules.masquerade_rules("masq:fd00::/64", "fd00::/64", "br0", None, True)
+    assert {r.family for r in nat} == {IPV6}
+    routed = fw_rules.masquerade_rules("masq:fd00::/64", "fd00::/64", "br0", None, True, nat=False)
+    assert [r.chain for r in routed] == ["forward"] * 3, "routed: forward accepts only"
+    iso = fw_rules.isolation_rules("isolate:br0", "br0", ["br1"], False)
+    assert {r.family for r in iso} == {IPV4, IPV6}
+
+
+def test_scope_and_publish_key_texts_survive_ipv6_colons():
+    for text in ("tcp:*:8080", "udp:192.0.2.1:53", "tcp:[::]:8080", "tcp:[2001:db8::1]:8080-8090"):
+        key = PublishKey.parse(text)
+        assert str(key) == text
+        scope = Scope("publish", text)
+        assert Scope.parse(str(scope)) == scope
+    assert PublishKey.parse("tcp:[2001:db8::1]:8080-8090") == PublishKey("tcp", IPV6, "2001:db8::1", 8080, 8090)
+    any4, any6 = PublishKey.parse("tcp:*:8080"), PublishKey.parse("tcp:[::]:8080")
+    assert not any4.overlaps(any6), "the same port in the two families is two publishings"
+    assert any6.overlaps(PublishKey.parse("tcp:[fd00::1]:8000-9000"))
+    assert not any6.overlaps(PublishKey.parse("udp:[::]:8080"))

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ansible_collections.nsbridge.network.plugins.filter.network_plan import PlanError, host_ifname, network_plan
+from ansible_collections.nsbridge.network.plugins.filter.network_plan import PlanError, network_plan
+from ansible_collections.nsbridge.network.plugins.module_utils.roles_plan import host_ifname
 
 NETS = [{"name": "front", "bridge": "br0", "subnet": "10.10.0.0/16"},
         {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
@@ -23,7 +24,7 @@ def test_plan_shapes_every_module_batch():
     assert plan["isolation"][1] == {"bridge": "nsb-back", "isolated": True, "internal": True}
     web1 = plan["pairs"][0]
     assert web1["name"] == host_ifname("web1") and len(web1["name"]) <= 15
-    assert web1["peer_addresses"] == ["10.10.0.10/16"] and web1["peer_gateway"] == "10.10.0.1"
+    assert web1["peer_addresses"] == ["10.10.0.10/16"] and web1["peer_gateway"] == ["10.10.0.1"]
     assert web1["peer_mac"] == "02:42:0a:0a:00:0a", "Docker's MAC from the address: stable when eth0 is re-created"
     assert "peer_gateway" not in plan["pairs"][1], "an internal network has no gateway"
     assert plan["ports"][1] == {"host_port": "9000-9001", "destination": "10.10.0.10", "destination_port": "90-91",
@@ -48,9 +49,10 @@ def test_allocation_is_stable_and_skips_taken_addresses():
      "container 'b'.ip: 10.10.0.5 is also container 'a'"),
     ([{"name": "a", "network": "front", "ip": "10.10.0.1"}], "gateway"),
     ([{"name": "a", "network": "front", "publish": ["80:80"]}, {"name": "b", "network": "front", "publish": ["80:8080"]}],
-     "container 'b'.publish[0]: host port 80/tcp is also published by container 'a'"),
+     "container 'b'.publish[0]: host port 80/tcp (IPv4) is also published by container 'a'"),
     ([{"name": "a" * 64, "network": "front"}], "at most 63 characters"),
-    ([{"name": "a", "network": "front", "publish": ["80:80/icmp"]}], "is not [host_ip:]host_port"),
+    ([{"name": "a", "network": "front", "publish": ["80:80/icmp"]}], "protocol 'icmp' is not tcp, udp or sctp"),
+    ([{"name": "a", "network": "front", "publish": ["x:80"]}], "is not [host_ip:]host_port"),
     ([{"name": "a", "network": "front", "publish": ["0:80"]}], "outside 1..65535"),
     ([{"name": "a", "network": "container:a"}], "names no other container"),
     ([{"name": "a", "network": "front"}, {"name": "a", "network": "front"}], "used twice"),
@@ -66,5 +68,110 @@ def test_network_errors():
         network_plan([{"name": "x", "subnet": "10.0.0.1/24"}], [])
     with pytest.raises(PlanError, match="overlaps network"):
         network_plan([{"name": "x", "subnet": "10.0.0.0/16"}, {"name": "y", "subnet": "10.0.1.0/24"}], [])
-    with pytest.raises(PlanError, match="not a valid interface name"):
+    with pytest.raises(PlanError, match="interface names are at most 15 bytes"):
         network_plan([{"name": "x", "subnet": "10.0.0.0/16", "bridge": "a-very-long-bridge"}], [])
+
+
+def test_image_containers_run_under_podman_in_their_namespaces():
+    plan = network_plan(NETS, [
+        {"name": "web", "network": "front", "image": "localhost/web:1", "command": ["httpd", "-f"],
+         "env": {"A": 1}, "volumes": ["/srv/www:/www:ro"], "publish": ["8080:80"]},
+        {"name": "side", "network": "container:web", "image": "localhost/tool", "command": "sleep 1d"},
+        {"name": "plain", "network": "front", "command": "sleep 1d"},
+    ])
+    assert plan["images"] == [
+        {"name": "web", "image": "localhost/web:1", "network": ["ns:/run/netns/web"], "state": "started",
+         "command": ["httpd", "-f"], "env": {"A": "1"}, "volume": ["/srv/www:/www:ro"]},
+        {"name": "side", "image": "localhost/tool", "network": ["ns:/run/netns/web"], "state": "started",
+         "command": "sleep 1d"}]
+    assert [w["name"] for w in plan["workloads"]] == ["plain"], "an image container is not a workload"
+    assert plan["namespaces"] == ["web", "plain"] and plan["ports"][0]["destination"]
+
+
+@pytest.mark.parametrize("containers,runtime,where,text", [
+    ([{"name": "web", "network": "front", "publsh": ["8080:80"]}], "podman", "container 'web'",
+     "unknown key 'publsh'"),
+    ([{"name": "web", "network": "front", "image": "x"}], "docker", "nsbridge_container_runtime",
+     "'docker' cannot start a container inside a network namespace made beforehand (container 'web'.image"),
+    ([{"name": "web", "network": "front", "image": "x", "env": ["A=1"]}], "podman", "container 'web'.env",
+     "must be a dict"),
+    ([{"name": "web", "network": "front", "image": "x", "volumes": ["/nocolon"]}], "podman",
+     "container 'web'.volumes", "HOST_PATH:CONTAINER_PATH"),
+])
+def test_image_and_key_errors_name_the_variable(containers, runtime, where, text):
+    with pytest.raises(PlanError) as err:
+        network_plan(NETS, containers, runtime)
+    assert "nsbridge.network roles: %s: " % where in str(err.value) and text in str(err.value), str(err.value)
+
+
+def test_unknown_network_keys_are_errors():
+    with pytest.raises(PlanError) as err:
+        network_plan([{"name": "front", "subnet": "10.10.0.0/16", "subnet_6": "fd00::/64"}], [])
+    assert "network 'front': unknown key 'subnet_6'" in str(err.value)
+
+
+DUAL = [{"name": "front", "bridge": "br0", "subnet": "10.10.0.0/16", "subnet6": "fd00:10::/64"},
+        {"name": "six", "subnet6": "fd00:20::/64", "routed6": True}]
+
+
+def test_dual_stack_networks_and_containers():
+    plan = network_plan(DUAL, [
+        {"name": "web", "network": "front", "ip": "10.10.0.10", "ip6": "fd00:10::a",
+         "publish": ["8080:80", "[::]:8081:80", "0.0.0.0:8082:80", "[fd00:10::1]:8083:80/udp"]},
+        {"name": "app", "network": "front"},
+        {"name": "v6only", "network": "six", "publish": ["9090:90"]},
+    ])
+    assert plan["bridges"] == [{"name": "br0", "mtu": None, "addresses": ["10.10.0.1/16", "fd00:10::1/64"]},
+                               {"name": "nsb-six", "mtu": None, "addresses": ["fd00:20::1/64"]}]
+    assert plan["masquerades"] == [{"source": "10.10.0.0/16", "bridge": "br0"},
+                                   {"source": "fd00:10::/64", "bridge": "br0"},
+                                   {"source": "fd00:20::/64", "bridge": "nsb-six", "routed": True}]
+    web = plan["pairs"][0]
+    assert web["peer_addresses"] == ["10.10.0.10/16", "fd00:10::a/64"]
+    assert web["peer_gateway"] == ["10.10.0.1", "fd00:10::1"]
+    ports = [(p["host_port"], p["destination"], p.get("host_ip")) for p in plan["ports"]]
+    assert ports[:5] == [("8080", "10.10.0.10", None), ("8080", "fd00:10::a", None), ("8081", "fd00:10::a", None),
+                         ("8082", "10.10.0.10", None), ("8083", "fd00:10::a", "fd00:10::1")]
+    app = next(s for s in plan["summary"] if s["name"] == "app")
+    assert app["ip"].startswith("10.10.") and app["ip6"].startswith("fd00:10::")
+    v6only = plan["pairs"][2]
+    assert [a.split("/")[0] for a in v6only["peer_addresses"]] == [next(
+        s["ip6"] for s in plan["summary"] if s["name"] == "v6only")] and v6only["peer_gateway"] == ["fd00:20::1"]
+    assert v6only["peer_mac"].startswith("02:42:")
+    assert [p["destination"] for p in plan["ports"]][5:] == [v6only["peer_addresses"][0].split("/")[0]]
+
+
+def test_ipv6_allocation_is_stable_and_renumbers_nobody():
+    containers = [{"name": "c%d" % i, "network": "front"} for i in range(20)]
+    first = {s["name"]: s["ip6"] for s in network_plan(DUAL, containers)["summary"]}
+    again = {s["name"]: s["ip6"] for s in network_plan(DUAL, list(reversed(containers)))["summary"]}
+    grown = {s["name"]: s["ip6"] for s in network_plan(DUAL, containers + [{"name": "n", "network": "front"}])["summary"]}
+    assert first == again and all(grown[n] == ip for n, ip in first.items()) and len(set(first.values())) == 20
+
+
+@pytest.mark.parametrize("networks,containers,text", [
+    ([{"name": "x", "subnet6": "fd00::/125"}], [], "network 'x'.subnet6: fd00::/125 is too small"),
+    ([{"name": "x", "subnet6": "10.0.0.0/24"}], [], "network 'x'.subnet6: 10.0.0.0/24 is not an IPv6 network"),
+    ([{"name": "x", "subnet": "fd00::/64"}], [], "network 'x'.subnet: fd00::/64 is not an IPv4 network"),
+    ([{"name": "x", "subnet6": "fd00::1/64"}], [], "network 'x'.subnet6: 'fd00::1/64' is not an IPv4 or IPv6 network"),
+    ([{"name": "x"}], [], "network 'x'.subnet: a network needs subnet (IPv4), subnet6 (IPv6) or both"),
+    ([{"name": "x", "subnet6": "fd00::/64", "gateway6": "fd01::1"}], [], "network 'x'.gateway6: fd01::1 is not a host"),
+    ([{"name": "x", "subnet": "10.0.0.0/24", "gateway6": "fd00::1"}], [], "network 'x'.gateway6: needs subnet6"),
+    ([{"name": "x", "subnet6": "fd00::/64"}, {"name": "y", "subnet6": "fd00::/48"}], [],
+     "network 'x'.subnet6: fd00::/64 overlaps network 'y'"),
+    (DUAL, [{"name": "a", "network": "front", "ip6": "fd00:11::5"}], "container 'a'.ip6: fd00:11::5 is outside"),
+    (DUAL, [{"name": "a", "network": "front", "ip6": "10.10.0.5"}], "container 'a'.ip6: 10.10.0.5 is not an IPv6"),
+    (DUAL, [{"name": "a", "network": "front", "ip6": "fd00:10::5"}, {"name": "b", "network": "front", "ip6": "fd00:10::5"}],
+     "container 'b'.ip6: fd00:10::5 is also container 'a'"),
+    (DUAL, [{"name": "a", "network": "six", "ip": "10.0.0.5"}], "container 'a'.ip: network 'six' has no IPv4 subnet"),
+    (DUAL, [{"name": "a", "network": "six", "publish": ["0.0.0.0:80:80"]}],
+     "container 'a'.publish[0]: the container has no IPv4 address to publish to"),
+    (DUAL, [{"name": "a", "network": "front", "publish": ["[fd00::zz]:80:80"]}], "container 'a'.publish[0]"),
+    (DUAL, [{"name": "a", "network": "front", "publish": ["[::]:80:80"]}, {"name": "b", "network": "front",
+                                                                           "publish": ["80:81"]}],
+     "container 'b'.publish[0]: host port 80/tcp (IPv6) is also published by container 'a'"),
+])
+def test_ipv6_errors_name_the_variable(networks, containers, text):
+    with pytest.raises(PlanError) as err:
+        network_plan(networks, containers)
+    assert text in str(err.value), str(err.value)

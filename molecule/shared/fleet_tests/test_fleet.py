@@ -1,6 +1,7 @@
-"""Testinfra verifier for the fleet (routed and vxlan scenarios): every container reaches every other host's container
-by its own address, traffic leaving the fleet is masqueraded, and the fleet converges when a host
-leaves and another joins (checked in the second verify pass, marked by /run/nsbridge-fleet-phase2).
+"""Testinfra verifier for the fleet (routed and vxlan scenarios, dual-stack): every container reaches every other
+host's container by its own address in both families, traffic leaving the fleet is masqueraded (IPv6 too where the
+underlay has IPv6), and the fleet converges when a host leaves and another joins (checked in the second verify
+pass, marked by /run/nsbridge-fleet-phase2).
 """
 
 import ipaddress
@@ -28,13 +29,31 @@ def members():
     return RUNNER.get_hosts("fleet_later" if phase2() else "fleet_initial")
 
 
-def app_ip(name):
-    out = h(name).run("ip netns exec app ip -4 -o addr show dev eth0").stdout.split()
+def app_ip(name, family=4):
+    out = h(name).run("ip netns exec app ip -%d -o addr show dev eth0 scope global" % family).stdout.split()
     return out[3].split("/")[0]
 
 
-def underlay(name):
-    return RUNNER.get_variables(name)["underlay"]
+def underlay(name, family=4):
+    return RUNNER.get_variables(name).get("underlay" if family == 4 else "underlay6")
+
+
+def dual_stack(name):
+    return bool(RUNNER.get_variables(name).get("nsbridge_fleet_cidr6"))
+
+
+def url(address, path):
+    return "http://%s:8000%s" % ("[%s]" % address if ":" in address else address, path)
+
+
+def clients(log, marker):
+    """The client addresses a server logged for requests to marker (a dual-stack socket logs IPv4 clients as
+    ::ffff:a.b.c.d)."""
+    return [line.split()[0].replace("::ffff:", "") for line in log.splitlines() if marker in line]
+
+
+def families(name):
+    return (4, 6) if dual_stack(name) else (4,)
 
 
 def test_each_container_reaches_every_other_host_by_its_own_address(host):
@@ -43,22 +62,24 @@ def test_each_container_reaches_every_other_host_by_its_own_address(host):
         assert host.run("ip netns list").stdout.strip() == "", "a host that left keeps namespaces"
         assert "nsb-fleet" not in host.run("ip -br link").stdout
         assert "proto 78" not in host.run("ip route").stdout
+        assert "proto 78" not in host.run("ip -6 route").stdout
+        assert "nsb" not in host.run("ip6tables-save 2>/dev/null; nft list ruleset 2>/dev/null").stdout.lower()
         return
-    mine = app_ip(me)
-    for other in members():
-        if other == me:
-            continue
-        theirs = app_ip(other)
-        marker = "/from-%s-%s" % (me, "p2" if phase2() else "p1")
-        assert host.run("ip netns exec app ping -c1 -W1 %s" % theirs).rc == 0, (me, other)
-        assert host.run("ip netns exec app " + CURL + "http://%s:8000%s" % (theirs, marker)).stdout == "404"
-        log = h(other).file("/run/nsbridge/workloads/app.log").content_string
-        seen = [line.split()[0] for line in log.splitlines() if marker in line]
-        assert seen == [mine], "%s saw %s, not the sender's own address %s" % (other, seen, mine)
+    for family in families(me):
+        mine = app_ip(me, family)
+        for other in members():
+            if other == me:
+                continue
+            theirs = app_ip(other, family)
+            marker = "/from-%s-v%d-%s" % (me, family, "p2" if phase2() else "p1")
+            assert host.run("ip netns exec app ping -%d -c1 -W1 %s" % (family, theirs)).rc == 0, (me, other, family)
+            assert host.run("ip netns exec app " + CURL + url(theirs, marker)).stdout == "404"
+            seen = clients(h(other).file("/run/nsbridge/workloads/app.log").content_string, marker)
+            assert seen == [mine], "%s saw %s, not the sender's own address %s" % (other, seen, mine)
 
 
-def subnet_of(name):
-    return h(name).run("ip -4 -o addr show dev nsb-fleet").stdout.split()[3]
+def subnet_of(name, family=4):
+    return h(name).run("ip -%d -o addr show dev nsb-fleet scope global" % family).stdout.split()[3]
 
 
 def test_routes_are_exactly_the_other_members(host):
@@ -66,24 +87,33 @@ def test_routes_are_exactly_the_other_members(host):
     if me not in members():
         return
     assert subnet_of(me).startswith("10.200.")
-    routes = [line for line in host.run("ip route").stdout.splitlines() if "proto 78" in line]
-    vias = sorted(line.split(" via ")[1].split()[0] for line in routes)
-    if RUNNER.get_variables(me)["nsbridge_fleet_mode"] == "vxlan":
-        # through the overlay, to each peer's VXLAN address (its subnet's network address)
-        expected = sorted(str(ipaddress.ip_interface(subnet_of(o)).network.network_address)
-                          for o in members() if o != me)
-        assert all(" dev nsb-vx " in line for line in routes), routes
-        assert "mtu 1450" in host.run("ip link show dev nsb-fleet").stdout
-    else:
-        expected = sorted(underlay(o) for o in members() if o != me)
-    assert vias == expected
+    if dual_stack(me):
+        assert ipaddress.ip_interface(subnet_of(me, 6)).network.subnet_of(ipaddress.ip_network("fd00:200::/48"))
+    for family in families(me):
+        routes = [line for line in host.run("ip -%d route" % family).stdout.splitlines() if "proto 78" in line]
+        vias = sorted(line.split(" via ")[1].split()[0] for line in routes)
+        if RUNNER.get_variables(me)["nsbridge_fleet_mode"] == "vxlan":
+            # through the overlay, to each peer's VXLAN address (its subnet's network address)
+            expected = sorted(str(ipaddress.ip_interface(subnet_of(o, family)).network.network_address)
+                              for o in members() if o != me)
+            assert all(" dev nsb-vx " in line for line in routes), routes
+            assert "mtu 1450" in host.run("ip link show dev nsb-fleet").stdout
+        else:
+            expected = sorted(underlay(o, family) for o in members() if o != me)
+        assert vias == expected, (family, routes)
 
 
 def test_leaving_the_fleet_is_masqueraded(host):
     me = host.backend.name
     if me not in members():
         return
-    marker = "/egress-%s-%s" % (me, "p2" if phase2() else "p1")
-    assert host.run("ip netns exec app " + CURL + "http://%s:8000%s" % (underlay(OUTSIDE), marker)).stdout == "404"
-    log = h(OUTSIDE).file("/run/nsbridge/workloads/outside.log").content_string
-    assert [line.split()[0] for line in log.splitlines() if marker in line] == [underlay(me)]
+    checked = 0
+    for family in families(me):
+        if not (underlay(me, family) and underlay(OUTSIDE, family)):
+            continue  # no IPv6 underlay in this scenario: IPv6 leaves the fleet nowhere
+        marker = "/egress-%s-v%d-%s" % (me, family, "p2" if phase2() else "p1")
+        assert host.run("ip netns exec app " + CURL + url(underlay(OUTSIDE, family), marker)).stdout == "404"
+        log = h(OUTSIDE).file("/run/nsbridge/workloads/outside.log").content_string
+        assert clients(log, marker) == [underlay(me, family)], family
+        checked += 1
+    assert checked >= 1

@@ -80,10 +80,29 @@ def test_traces(host):
     """Before teardown: what nsbridge made is there; after: nothing of it is left."""
     links = host.run("ip -br link").stdout
     if not torn_down(host):
-        assert "br-front" in links and host.run("ip netns list").stdout.count("\n") == 3
+        wanted = RUNNER.get_variables(host.backend.get_hostname()).get("fleet_image_container", False)
+        assert "br-front" in links and host.run("ip netns list").stdout.count("\n") == (4 if wanted else 3)
         assert host.run("sysctl -n net.ipv4.ip_forward").stdout.strip() == "1"
         return
     assert host.run("ip netns list").stdout.strip() == ""
     assert "br-front" not in links and "br-back" not in links and "nsb" not in links
     assert host.run("pgrep -f '[h]ttp.server 8000'").rc != 0, "workloads left running"
     assert host.run("sysctl -n net.ipv4.ip_forward").stdout.strip() == "0"
+
+
+def test_image_based_container(host, outside):
+    """Scenarios with fleet_image_container: busybox's httpd from a local image, run by podman in its
+    nsbridge namespace, answers through its published port from another host; after teardown it is
+    gone.  Other scenarios: no container of podman's at all."""
+    out, _name = outside
+    wanted = RUNNER.get_variables(host.backend.get_hostname()).get("fleet_image_container", False)
+    running = host.run("podman ps -a --format '{{.Names}}'").stdout.split()
+    if torn_down(host) or not wanted:
+        assert running == [], "podman containers: %s" % running
+        return
+    assert running == ["imgweb"]
+    assert host.run("podman inspect -f '{{.HostConfig.NetworkMode}}' imgweb").stdout.strip() == "ns:/run/netns/imgweb"
+    address = underlay(host.backend.get_hostname())
+    body = out.run("curl -s --max-time 5 http://%s:8081/" % address).stdout.strip()
+    assert body == "busybox image", body
+    assert host.run("ip netns exec web curl -s --max-time 5 http://10.21.0.20/").stdout.strip() == "busybox image"

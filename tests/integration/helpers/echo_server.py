@@ -1,10 +1,11 @@
-#!/usr/bin/env python3
 """A test workload: answers TCP (HTTP) and UDP with its name and the peer's address.
 
-    echo_server.py NAME PORT [udp|local]
+    echo_server.py NAME PORT [udp|local|local6]
 
-HTTP: every GET returns ``NAME PEER_IP``.  UDP: every datagram is answered with
-``NAME PEER_IP``.  Runs until killed; the tests start it inside a namespace.
+Listens on IPv4 and IPv6 alike (``local``: only 127.0.0.1, ``local6``: only ::1).  HTTP: every
+GET returns ``NAME PEER_IP``.  UDP: every datagram is answered with ``NAME PEER_IP``.  An IPv4
+peer is shown as IPv4 (not ``::ffff:a.b.c.d``).  Runs until killed; the tests start it inside a
+namespace.
 """
 
 import http.server
@@ -12,20 +13,31 @@ import socket
 import sys
 
 
+def peer_text(address):
+    return address[7:] if address.startswith("::ffff:") and "." in address else address
+
+
+def dual_stack(kind):
+    sock = socket.socket(socket.AF_INET6, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    return sock
+
+
 def main():
     name, port = sys.argv[1], int(sys.argv[2])
-    if len(sys.argv) > 3 and sys.argv[3] == "udp":
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("0.0.0.0", port))
+    mode = sys.argv[3] if len(sys.argv) > 3 else ""
+    if mode == "udp":
+        sock = dual_stack(socket.SOCK_DGRAM)
+        sock.bind(("::", port))
         print("ready", flush=True)
         while True:
             _data, peer = sock.recvfrom(2048)
-            sock.sendto(("%s %s" % (name, peer[0])).encode(), peer)
+            sock.sendto(("%s %s" % (name, peer_text(peer[0]))).encode(), peer)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            body = ("%s %s" % (name, self.client_address[0])).encode()
+            body = ("%s %s" % (name, peer_text(self.client_address[0]))).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -34,9 +46,18 @@ def main():
         def log_message(self, *args):
             pass
 
-    http.server.ThreadingHTTPServer.allow_reuse_address = True
-    bind = "127.0.0.1" if sys.argv[3:] == ["local"] else "0.0.0.0"
-    server = http.server.ThreadingHTTPServer((bind, port), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        allow_reuse_address = True
+        address_family = socket.AF_INET if mode == "local" else socket.AF_INET6
+
+        def server_bind(self):
+            if self.address_family == socket.AF_INET6:
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if mode == "local6" else 0)
+            socket.socket.bind(self.socket, self.server_address)  # no reverse lookup of the bind address
+            self.server_address = self.socket.getsockname()
+
+    bind = {"local": "127.0.0.1", "local6": "::1"}.get(mode, "::")
+    server = Server((bind, port), Handler)
     print("ready", flush=True)
     server.serve_forever()
 

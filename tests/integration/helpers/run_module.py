@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run one nsbridge module in this process: ``run_module.py MODULE 'JSON ARGS'``; prints its result.
 
 Used by the concurrency tests to have two real processes write at the same time.

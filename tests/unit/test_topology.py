@@ -1,0 +1,119 @@
+"""The topology filters: the picture of network_info facts shows every network, container, published
+port and inter-host link, and nothing else, in all three forms (DOT, Graphviz's SVG, Mermaid)."""
+
+import copy
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                ".collections"))
+
+from ansible_collections.nsbridge.network.plugins.filter.topology import (  # noqa: E402
+    mermaid_ids, topology_dot, topology_graph, topology_mermaid)
+from picture import expected, from_dot, from_mermaid, from_svg  # noqa: E402
+
+
+def host(n, mode):
+    """One fleet host as network_info reports it: the fleet network, a web container with a published
+    port (both families), a container with no network but a veth to the host, and the fleet's links."""
+    sub, sub6 = "10.200.%d.0/24" % n, "fd00:200:0:%d::/64" % n
+    others = [m for m in (1, 2) if m != n]
+    info = {
+        "schema": 1,
+        "networks": [{"name": "nsb-fleet", "managed": True, "addresses": [], "subnets": [sub, sub6], "mtu": 1450,
+                      "mac": "02:00:00:00:00:0%d" % n, "up": True, "ports": ["vweb"]}],
+        "containers": [
+            {"name": "web", "managed": True, "routes": [],
+             "interfaces": [{"name": "eth0", "kind": "veth", "mac": "02:42:0a:c8:%02x:0a" % n, "mtu": 1450, "up": True,
+                             "addresses": ["10.200.%d.10/24" % n, "fd00:200:0:%d::10/64" % n],
+                             "host_peer": "vweb", "bridge": "nsb-fleet"}],
+             "workloads": [{"name": "web", "pid": 1000 + n, "alive": True, "command": "python3 -m http.server"}]},
+            {"name": "probe", "managed": True, "routes": [], "workloads": [],
+             "interfaces": [{"name": "eth0", "kind": "veth", "mac": "02:00:00:00:01:0%d" % n, "mtu": 1500,
+                             "up": True, "addresses": ["192.0.2.%d/31" % n], "host_peer": "vprobe", "bridge": None}]},
+        ],
+        "published": [
+            {"backend": "nftables", "family": 4, "protocol": "tcp", "host_ip": None, "host_port": 8080,
+             "destination": "10.200.%d.10" % n, "destination_port": 8000, "connections": 3, "id": "abc", "rules": 6,
+             "complete": True, "families": [4], "scope": "publish:tcp:*:8080"},
+            {"backend": "nftables", "family": 6, "protocol": "tcp", "host_ip": None, "host_port": 8080,
+             "destination": "fd00:200:0:%d::10" % n, "destination_port": 8000, "connections": 0, "id": "abd",
+             "rules": 5, "complete": True, "families": [6], "scope": "publish:tcp:[::]:8080"},
+            {"backend": "nftables", "family": 4, "protocol": "udp", "host_ip": "198.51.100.%d" % n, "host_port": "53-54",
+             "destination": "10.9.9.9", "destination_port": 53, "connections": 0, "id": "abe", "rules": 3,
+             "complete": True, "families": [4], "scope": "publish:udp:198.51.100.%d:53-54" % n},
+        ],
+        "masquerades": [{"backend": "nftables", "source": sub, "nat": True, "id": "m1", "rules": 4, "complete": True,
+                         "families": [4], "scope": "masq:" + sub},
+                        {"backend": "nftables", "source": sub6, "nat": False, "id": "m2", "rules": 3,
+                         "complete": True, "families": [6], "scope": "masq:" + sub6},
+                        {"backend": "iptables", "source": "172.31.0.0/16", "nat": True, "id": "m3", "rules": 1,
+                         "complete": True, "families": [4], "scope": "masq:172.31.0.0/16"}],
+        "isolation": [{"backend": "nftables", "bridge": "nsb-fleet", "id": "i1", "rules": 2, "complete": True,
+                       "families": [4, 6], "scope": "isolate:nsb-fleet"}],
+        "routes": [], "vxlan": [],
+    }
+    if mode == "routed":
+        info["routes"] = [{"dst": "10.200.%d.0/24" % m, "via": "192.168.78.1%d" % m, "dev": "eth0", "metric": 0,
+                           "family": 4} for m in others]
+        info["routes"].append({"dst": "10.77.0.0/16", "via": "192.168.78.1", "dev": "eth0", "metric": 0, "family": 4})
+    else:
+        info["vxlan"] = [{"name": "nsb-vx", "vni": 1, "local": "192.168.78.1%d" % n, "port": 4789, "dev": None,
+                          "mtu": 1450, "mac": "02:6e:00:00:00:0%d" % n, "addresses": ["10.200.%d.0/32" % n],
+                          "peers": [{"underlay": "192.168.78.1%d" % m, "mac": "02:6e:00:00:00:0%d" % m,
+                                     "addresses": ["10.200.%d.0" % m]} for m in others]
+                          + [{"underlay": "192.168.78.99", "mac": "02:6e:00:00:00:99", "addresses": ["10.200.99.0"]}]}]
+    return info
+
+
+def fleet(mode):
+    return {"h%d" % n: host(n, mode) for n in (1, 2)}
+
+
+def test_the_graph_is_the_facts_and_nothing_else():
+    for mode in ("routed", "vxlan"):
+        infos = fleet(mode)
+        graph = topology_graph(infos)
+        nodes, edges = expected(infos)
+        assert {n["id"] for n in graph["nodes"]} == nodes
+        assert {(e["src"], e["dst"]) for e in graph["edges"]} == edges
+        assert from_dot(topology_dot(infos)) == (nodes, edges)
+        assert from_mermaid(topology_mermaid(infos), mermaid_ids(graph)) == (nodes, edges)
+
+
+def test_links_between_hosts():
+    routed = {(e["src"], e["dst"]): e["label"] for e in topology_graph(fleet("routed"))["edges"]}
+    assert routed[("h1/host", "h2/net/nsb-fleet")] == "via 192.168.78.12"
+    assert routed[("h1/host", "h1/route/10.77.0.0/16")] == "via 192.168.78.1", "a route to no fleet network"
+    vxlan = {(e["src"], e["dst"]): e["label"] for e in topology_graph(fleet("vxlan"))["edges"]}
+    assert vxlan[("h1/vx/nsb-vx", "h2/vx/nsb-vx")] == "to 192.168.78.12"
+    assert vxlan[("h1/vx/nsb-vx", "h1/peer/192.168.78.99")] == "to 192.168.78.99", "a peer that is not in the picture"
+
+
+def test_labels_say_what_each_thing_is():
+    nodes = {n["id"]: n["label"] for n in topology_graph(fleet("routed"))["nodes"]}
+    assert nodes["h1/net/nsb-fleet"] == ["nsb-fleet", "10.200.1.0/24 masquerade", "fd00:200:0:1::/64 routed",
+                                         "isolated"]
+    assert nodes["h1/ctr/web"] == ["web", "10.200.1.10", "fd00:200:0:1::10", "runs web"]
+    assert nodes["h1/port/tcp:*:8080"] == ["*:8080/tcp"] and nodes["h1/port/tcp:[::]:8080"] == ["[::]:8080/tcp"]
+    assert nodes["h1/port/udp:198.51.100.1:53-54"] == ["198.51.100.1:53-54/udp"]
+    assert nodes["h1/masq/172.31.0.0/16"] == ["172.31.0.0/16 masquerade"]
+    assert nodes["h1/host"] == ["h1", "firewall: iptables, nftables"]
+
+
+def test_the_same_network_gives_the_same_picture():
+    infos = fleet("vxlan")
+    later = copy.deepcopy(infos)
+    for info in later.values():
+        info["containers"][0]["workloads"][0]["pid"] += 7
+        for pub in info["published"]:
+            pub["connections"] += 11
+    assert topology_dot(later) == topology_dot(infos) and topology_mermaid(later) == topology_mermaid(infos)
+
+
+def test_graphviz_renders_it_well_formed(tmp_path):
+    infos = fleet("routed")
+    (tmp_path / "t.dot").write_text(topology_dot(infos))
+    subprocess.run(["dot", "-Tsvg", "-o", str(tmp_path / "t.svg"), str(tmp_path / "t.dot")], check=True)
+    assert from_svg(str(tmp_path / "t.svg")) == expected(infos)
