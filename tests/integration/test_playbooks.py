@@ -107,10 +107,18 @@ def test_bad_variables_fail_before_anything_is_made(sandbox):
 LABS = ["veth_pair", "l2_bridge", "host_only", "internal", "docker_default", "bridged_segments", "dual_stack"]
 
 
+def host_settings(sandbox):
+    """The host-wide settings a lab may change (forwarding in both families, route_localnet, accept_ra)."""
+    keys = ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.route_localnet",
+            "net.ipv6.conf.all.accept_ra", "net.ipv6.conf.default.accept_ra"]
+    return {k: sandbox.sh(None, "sysctl", "-n", k).stdout.strip() for k in keys}
+
+
 @pytest.mark.parametrize("lab", LABS)
 def test_lab_builds_proves_converges_and_goes(sandbox, lab):
     extra = {"lab_prefix": sandbox.prefix}
     links_before = sorted(sandbox.links())
+    settings_before = host_settings(sandbox)
     name = "labs/%s.yml" % lab
     first, changed, failed = playbook(sandbox, name, extra)
     assert failed == 0 and changed > 0, first.stdout[-3000:]
@@ -121,6 +129,7 @@ def test_lab_builds_proves_converges_and_goes(sandbox, lab):
     assert sorted(sandbox.namespaces()) == [sandbox.host], "lab namespaces left behind"
     assert sorted(sandbox.links()) == links_before, "lab links left behind"
     assert "nsbridge" not in sandbox.sh(None, "nft", "list", "ruleset").stdout
+    assert host_settings(sandbox) == settings_before, "host-wide settings not put back"
     _proc, changed, failed = playbook(sandbox, name, dict(extra, lab_state="absent"))
     assert failed == 0 and changed == 0
 
@@ -151,6 +160,8 @@ def test_image_based_containers_through_the_roles(sandbox):
         assert failed == 0 and changed > 0, built.stdout[-3000:]
         assert podman("inspect", "-f", "{{.HostConfig.NetworkMode}}", web) == "ns:/run/netns/" + web
         assert podman("inspect", "-f", "{{.HostConfig.NetworkMode}}", side) == "ns:/run/netns/" + web
+        # without nsbridge_persist podman must not start it at boot, into a namespace that is gone
+        assert podman("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", web) == "no"
         assert sandbox.fetch(None, "10.10.0.1", 8081) == "busybox image", "through the published port"
         again, changed, failed = playbook(sandbox, "site.yml", extra)
         assert failed == 0 and changed == 0, again.stdout[-3000:]

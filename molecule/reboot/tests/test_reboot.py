@@ -71,3 +71,13 @@ def test_container_to_container_across_hosts(host):
         assert host.run("ip netns exec app ping -c1 -W1 %s" % theirs).rc == 0
         assert host.run("ip netns exec app " + CURL + "http://%s:8000%s" % (theirs, marker)).stdout == "404"
         assert clients(h(other), "app", marker) == [ip_of(me, "app")]
+
+
+def test_image_based_container_is_back(host):
+    """podman-restart.service started it again (restart policy always, as nsbridge_persist sets) in the
+    namespace the unit made again; it answers through its published port from outside."""
+    assert host.run("podman inspect -f '{{.HostConfig.RestartPolicy.Name}}' imgweb").stdout.strip() == "always"
+    assert host.run("podman inspect -f '{{.State.Running}}' imgweb").stdout.strip() == "true"
+    me = host.backend.name
+    body = h(OUTSIDE).run("curl -s --max-time 5 http://%s:8081/" % underlay(me)).stdout.strip()
+    assert body == "busybox image", body
