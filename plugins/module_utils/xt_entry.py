@@ -249,19 +249,37 @@ def _comment_at(blob, start, target, header):
     return None
 
 
+def _entries(family, blob):
+    """(start, target) of every entry of a table's ``blob``, in order: ``target`` is the absolute
+    offset of the entry's target."""
+    offsets = layout(family).offsets
+    unpack = _OFFSETS.unpack_from
+    pos, end = ENTRIES, len(blob)
+    while pos < end:
+        target, step = unpack(blob, pos + offsets)
+        if step == 0:
+            break
+        yield pos, pos + target
+        pos += step
+
+
+def _target_name(blob, t):
+    """The name of the target at ``t`` (empty for a standard verdict or a jump)."""
+    return blob[t + 2:t + 31].split(b"\0", 1)[0].decode(errors="replace")
+
+
+def _head_name(blob, t):
+    """The chain a user chain's head entry (an ERROR target at ``t``) names."""
+    return blob[t + _HEADER.size:t + _HEADER.size + 32].split(b"\0", 1)[0].decode()
+
+
 def chain_comments(family, blob, starts, prefix):
     """{chain: [comment or None per rule]} for the user chains named ``prefix``* and for every
     built-in chain (by hook name), in rule order (``blob`` and ``starts`` from read_table)."""
-    lay = layout(family)
+    header = layout(family).size
     out = {}
     current = None
-    pos, end = ENTRIES, len(blob)
-    unpack = _OFFSETS.unpack_from
-    while pos < end:
-        target, step = unpack(blob, pos + lay.offsets)
-        if step == 0:
-            break
-        t = pos + target
+    for pos, t in _entries(family, blob):
         is_head = blob[t + 2:t + 8] == b"ERROR\0"
         if is_head or pos in starts:
             if current is not None and out[current]:
@@ -271,15 +289,13 @@ def chain_comments(family, blob, starts, prefix):
                 current = starts[pos]
                 out[current] = []
             elif is_head:
-                chain = blob[t + _HEADER.size:t + _HEADER.size + 32].split(b"\0", 1)[0].decode()
+                chain = _head_name(blob, t)
                 if chain.startswith(prefix):
                     current = chain
                     out[chain] = []
-                pos += step
                 continue
         if current is not None:
-            out[current].append(_comment_at(blob, pos, t, lay.size))
-        pos += step
+            out[current].append(_comment_at(blob, pos, t, header))
     return out
 
 
@@ -287,30 +303,22 @@ def all_rules(family, blob, starts):
     """Every rule of every chain (built-in ones by hook name), policies and chain ends left out:
     yields (chain, comment or None, target name, verdict) -- the target name is empty for a
     standard verdict (ACCEPT -2, DROP -1, RETURN -5) or a jump (verdict >= 0: an offset)."""
-    lay = layout(family)
-    unpack = _OFFSETS.unpack_from
+    header = layout(family).size
     pending = None          # the previous rule: yielded once the next one shows it was not a chain end
     chain = None
-    pos, end = ENTRIES, len(blob)
-    while pos < end:
-        target, step = unpack(blob, pos + lay.offsets)
-        if step == 0:
-            break
-        t = pos + target
-        name = blob[t + 2:t + 31].split(b"\0", 1)[0].decode(errors="replace")
+    for pos, t in _entries(family, blob):
+        name = _target_name(blob, t)
         if name == "ERROR" or pos in starts:
             pending = None  # the last rule of the chain before was its policy or its RETURN
             if pos in starts:
                 chain = starts[pos]
             else:
-                chain = blob[t + _HEADER.size:t + _HEADER.size + 32].split(b"\0", 1)[0].decode()
-                pos += step
+                chain = _head_name(blob, t)
                 continue
         if pending is not None:
             yield pending
         verdict = struct.unpack_from("=i", blob, t + _HEADER.size)[0] if not name else None
-        pending = (chain, _comment_at(blob, pos, t, lay.size), name, verdict)
-        pos += step
+        pending = (chain, _comment_at(blob, pos, t, header), name, verdict)
 
 
 def described_rules(family, blob):
@@ -320,16 +328,10 @@ def described_rules(family, blob):
     where a published port leads and how many connections took it."""
     names = {code: name for name, code in VERDICTS.items()}
     lay = layout(family)
-    unpack = _OFFSETS.unpack_from
-    pos, end = ENTRIES, len(blob)
-    while pos < end:
-        target, step = unpack(blob, pos + lay.offsets)
-        if step == 0:
-            break
-        t = pos + target
+    for pos, t in _entries(family, blob):
         comment = _comment_at(blob, pos, t, lay.size)
         if comment is not None:
-            name = blob[t + 2:t + 31].split(b"\0", 1)[0].decode(errors="replace")
+            name = _target_name(blob, t)
             dnat = None
             if not name:
                 verdict = struct.unpack_from("=i", blob, t + _HEADER.size)[0]
@@ -340,4 +342,3 @@ def described_rules(family, blob):
                 dnat = (str(ipaddress.ip_address(raw)), struct.unpack_from("!H", blob, data + 32)[0],
                         struct.unpack_from("=Q", blob, pos + lay.size - 16)[0])
             yield comment, name, dnat
-        pos += step
