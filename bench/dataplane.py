@@ -2,7 +2,7 @@
 of n published ports (n = 10, 1,000, 5,000), per backend.
 
 A flat per-connection cost means a packet does not walk the other ports' rules (see
-module_utils/fw_dispatch).  Everything runs in private namespaces made for the run: an
+module_utils/firewall/dispatch.py).  Everything runs in private namespaces made for the run: an
 "outside" namespace connects to the host's uplink address, the host DNATs to containers on a
 bridge.  Each sample is a TCP connect() (SYN out, SYN/ACK back through the host's DNAT and
 FORWARD path) timed in the client; rounds alternate between the first and the last port, and
@@ -15,7 +15,6 @@ nftables, and no growth beyond O(log n) on iptables), never asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -27,9 +26,9 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
-from ansible_collections.nsbridge.network.plugins.module_utils import catalog, netlink  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import Context, apply_plans  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.state_files import forget_netns  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import apply_calls  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel.run_state import forget_netns  # noqa: E402
 
 CONTAINERS = 4
 BASE = 10000
@@ -84,12 +83,9 @@ print(json.dumps(out))
 
 
 def run_module(name, host, params):
-    spec, plan, _key = catalog.entry(name)
-    full = {k: v.get("default") for k, v in spec["argument_spec"].items()}
-    full.update(params)
-    with netlink.entered(host), contextlib.ExitStack() as stack:
-        planned = plan(full, Context(stack))
-        apply_plans(planned.plans, False, planned.commit)
+    """One module call, as the module runs it (its argument spec, planner and engine)."""
+    with netlink.entered(host):
+        apply_calls([{"module": name, "args": params}], check_mode=False)
 
 
 def measure(backend, n, samples, rounds, tag):
@@ -113,6 +109,8 @@ def measure(backend, n, samples, rounds, tag):
         setup = time.perf_counter() - start
         for i, c in enumerate(containers):
             mine = ",".join(str(BASE + j) for j in range(i, n, CONTAINERS))
+            if not mine:  # fewer ports than containers
+                continue
             proc = subprocess.Popen(["ip", "netns", "exec", c, sys.executable, "-c", SERVER, mine],
                                     stdout=subprocess.PIPE, text=True)
             procs.append(proc)

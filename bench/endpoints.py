@@ -13,7 +13,6 @@ are reported, never asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ipaddress
 import os
 import subprocess
@@ -24,11 +23,8 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
-from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.bridge_plan import plan_bridges  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.netns_plan import plan_namespaces  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import Context, apply_plans  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.veth_plan import plan_pairs  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import apply_calls  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink  # noqa: E402
 
 
 def address(i):
@@ -36,19 +32,13 @@ def address(i):
 
 
 def module_core(prefix, n):
-    """The calls a role makes: one batch per module."""
+    """The calls a role makes (one batch per module), through the modules' own argument specs."""
     names = ["%s%d" % (prefix, i) for i in range(n)]
     pairs = [{"name": "v%s%d" % (prefix[1:], i), "peer": "eth0", "peer_netns": names[i], "bridge": "br0",
-              "peer_addresses": ["%s/16" % address(i)], "peer_gateway": "10.77.0.1"} for i in range(n)]
-    changed = False
-    for plan_fn, params in (
-            (plan_namespaces, {"name": names, "state": "present"}),
-            (plan_bridges, {"bridges": [{"name": "br0", "addresses": ["10.77.0.1/16"], }],
-                            "state": "present"}),
-            (plan_pairs, {"pairs": pairs, "state": "present"})):
-        with contextlib.ExitStack() as stack:
-            changed |= apply_plans(plan_fn(params, Context(stack)).plans, check_mode=False).changed
-    return changed
+              "peer_addresses": ["%s/16" % address(i)], "peer_gateway": ["10.77.0.1"]} for i in range(n)]
+    return apply_calls([{"module": "netns", "args": {"name": names}},
+                        {"module": "bridge", "args": {"bridges": [{"name": "br0", "addresses": ["10.77.0.1/16"]}]}},
+                        {"module": "veth", "args": {"pairs": pairs}}], check_mode=False)["changed"]
 
 
 def shell_recipe(prefix, n):

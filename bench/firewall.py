@@ -12,7 +12,6 @@ reported, never asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import subprocess
 import sys
@@ -22,15 +21,13 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
-from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.family import IPV4  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_iptables import CHAIN_MAP  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import (  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.common.family import IPV4  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.firewall.iptables import CHAIN_MAP  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.firewall.rules import (  # noqa: E402
     masquerade_rules, publish_rules, stamp)
-from ansible_collections.nsbridge.network.plugins.module_utils.nat_plan import plan_masquerades  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import plan_publishes  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import Context, apply_plans  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.state_files import forget_netns  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import apply_calls  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel.run_state import forget_netns  # noqa: E402
 
 
 def workload(ports, subnets):
@@ -46,14 +43,10 @@ def workload(ports, subnets):
 
 
 def module_calls(backend, publish, masq):
-    changed = False
-    for plan_fn, params in ((plan_publishes, {"ports": publish, "state": "present", "backend": backend}),
-                            (plan_masquerades, {"networks": masq, "state": "present", "backend": backend,
-                                                "ip_forward": True})):
-        with contextlib.ExitStack() as stack:
-            planned = plan_fn(params, Context(stack))
-            changed |= apply_plans(planned.plans, False, planned.commit).changed
-    return changed
+    """The two calls the roles would make, through the modules' own argument specs."""
+    return apply_calls([{"module": "port_publish", "args": {"ports": publish, "backend": backend}},
+                        {"module": "nat_masquerade", "args": {"networks": masq, "backend": backend}}],
+                       check_mode=False)["changed"]
 
 
 def iptables_args(rule):

@@ -25,9 +25,9 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
-from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.drift import apply_calls  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.host_report import host_report  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import apply_calls  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.day2.report import host_report  # noqa: E402
 
 
 def calls(prefix, n, backend):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, integration (real kernel, private namespaces, real container
 # engines), the playbooks end to end, the collection's sanity and lint checks, then the molecule
-# fleet. Installs what it needs first (scripts/bootstrap.sh, engines.sh, and each stage's own).
+# fleet, and a smoke run of every benchmark. Installs what it needs first (scripts/bootstrap.sh,
+# engines.sh, and each stage's own).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
@@ -39,6 +40,8 @@ else
   for scenario in default iptables-legacy fleet-routed fleet-vxlan reboot; do
     stage "molecule $scenario" env PATH="$PWD/.venv/bin:$PATH" .venv/bin/molecule test -s "$scenario"
   done
+  # every benchmark at a tiny size (bench/fleet.py uses the fleet image): one that stops running fails
+  stage "benchmarks, smoke runs (tiny sizes; figures printed, never asserted)" bash bench/smoke.sh
 fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED stages: ${failed[*]}"

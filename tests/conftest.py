@@ -34,8 +34,8 @@ from ansible.module_utils import _internal as ansible_internal  # noqa: E402
 from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
-from ansible_collections.nsbridge.network.plugins.module_utils import netlink  # noqa: E402
-from ansible_collections.nsbridge.network.plugins.module_utils.state_files import forget_netns  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel.run_state import forget_netns  # noqa: E402
 
 MODULES = "ansible_collections.nsbridge.network.plugins.modules."
 HELPERS = os.path.join(ROOT, "tests", "integration", "helpers")

@@ -23,7 +23,7 @@ description:
     C(-p 8080:80) on a dual-stack network); C([::]:8080:80) or C(0.0.0.0:8080:80) selects one.
   - A container's C(eth0) gets the MAC Docker derives from its address (C(02:42) and the last four octets),
     so re-creating the interface does not leave stale ARP or NDP entries for it behind.
-positional: containers
+positional: containers, runtime, state, backend
 options:
   _input:
     description: The networks (C(nsbridge_networks)).
@@ -38,6 +38,16 @@ options:
     description: The container runtime for containers with an C(image) (C(nsbridge_container_runtime)); only C(podman).
     type: str
     default: podman
+  state:
+    description: C(present) or C(absent) (C(nsbridge_state)), for the module calls the plan returns.
+    type: str
+    default: present
+    version_added: "0.4.0"
+  backend:
+    description: The firewall backend the calls name (C(nsbridge_backend)).
+    type: str
+    default: auto
+    version_added: "0.4.0"
 '''
 
 EXAMPLES = r'''
@@ -49,25 +59,32 @@ _value:
   description:
     - C(namespaces), C(bridges), C(masquerades), C(isolation), C(pairs), C(ports), C(workloads), C(summary), and
       C(images) (items for C(containers.podman.podman_containers)).
+    - C(network_calls) and C(container_calls), the module calls of the C(bridge_network) and C(containers) roles for
+      I(state), in the order C(nsbridge.network.apply) runs them.
   type: dict
 '''
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nsbridge.network.plugins.module_utils.errors import ValidationError
-from ansible_collections.nsbridge.network.plugins.module_utils.roles_plan import network_plan as plan_roles
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import container_calls, network_calls
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.network import network_plan as plan_roles
 
 
 class PlanError(AnsibleFilterError):
     pass
 
 
-def network_plan(networks, containers=None, runtime="podman"):
-    """The roles' variables, checked and turned into module batches (module_utils/roles_plan)."""
+def network_plan(networks, containers=None, runtime="podman", state="present", backend="auto"):
+    """The roles' variables, checked and turned into module batches (module_utils/roles/network.py),
+    with each role's module calls (module_utils/roles/calls.py)."""
     try:
-        return plan_roles(networks, containers, runtime)
+        plan = plan_roles(networks, containers, runtime)
     except ValidationError as exc:
         raise PlanError("nsbridge.network roles: %s" % exc) from None
+    plan["network_calls"] = network_calls(plan, state, backend)
+    plan["container_calls"] = container_calls(plan, state, backend)
+    return plan
 
 
 class FilterModule:

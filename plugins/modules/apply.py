@@ -13,7 +13,7 @@ description:
   - Runs each call exactly as the named module would (same argument spec, planner and reconcile engine,
     the same check and diff modes), one after the other, so a later call sees what an earlier one made.
   - One task instead of one per module, and one description of the calls instead of two. The roles
-    describe their module calls once (in their C(vars/main.yml)) and hand the list to this module. On a host
+    build their module calls in Python (C(module_utils/roles/calls.py)) and hand the list to this module. On a host
     already as described it changes nothing and costs one task.
   - A call that fails stops the run; the calls before it stay done and the failure names the call
     (C(calls[2])) and, for a batch, its item.
@@ -101,12 +101,14 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import calls_option
-from ansible_collections.nsbridge.network.plugins.module_utils.drift import CallFailed, apply_calls
-from ansible_collections.nsbridge.network.plugins.module_utils.errors import NsbridgeError
-from ansible_collections.nsbridge.network.plugins.module_utils.housekeeping import sweep
-from ansible_collections.nsbridge.network.plugins.module_utils.persist import plan_persist
-from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import apply_plans
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import calls_option
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import CallFailed, apply_calls
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import NsbridgeError
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.housekeeping import sweep
+from ansible_collections.nsbridge.network.plugins.module_utils.day2.persist import plan_persist
+# the restore program that persist writes is built from the module_utils this module carries
+from ansible_collections.nsbridge.network.plugins.module_utils.day2 import restore  # noqa: F401  pylint: disable=unused-import
+from ansible_collections.nsbridge.network.plugins.module_utils.engine.reconcile import apply_plans
 
 RECORD_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 

@@ -72,9 +72,9 @@ calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import calls_option
-from ansible_collections.nsbridge.network.plugins.module_utils.drift import plan_calls
-from ansible_collections.nsbridge.network.plugins.module_utils.errors import NsbridgeError
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import calls_option
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import plan_calls
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import NsbridgeError
 
 
 def main():

@@ -145,7 +145,7 @@ failed_item:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import run_module
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import run_module
 
 
 def main():

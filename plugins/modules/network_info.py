@@ -248,10 +248,10 @@ drift:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import calls_option
-from ansible_collections.nsbridge.network.plugins.module_utils.drift import drift_report
-from ansible_collections.nsbridge.network.plugins.module_utils.errors import NsbridgeError
-from ansible_collections.nsbridge.network.plugins.module_utils.host_report import host_report
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import calls_option
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.drift import drift_report
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import NsbridgeError
+from ansible_collections.nsbridge.network.plugins.module_utils.day2.report import host_report
 
 
 def main():

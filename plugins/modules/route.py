@@ -81,7 +81,7 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.catalog import run_module
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import run_module
 
 
 def main():

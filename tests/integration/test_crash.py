@@ -17,9 +17,9 @@ import pytest
 
 from conftest import HELPERS
 
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import parse_comment
-from ansible_collections.nsbridge.network.plugins.module_utils.netlink import GROUP, netns_exists, netns_path
-from ansible_collections.nsbridge.network.plugins.module_utils.workload_plan import marked_groups
+from ansible_collections.nsbridge.network.plugins.module_utils.firewall.rules import parse_comment
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel.netlink import GROUP, netns_exists, netns_path
+from ansible_collections.nsbridge.network.plugins.module_utils.planners.workload import marked_groups
 
 MAX_POINTS = 16  # kill points tried per case (spread over the run's calls)
 

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import HELPERS, converge_four_times, warning_text
 
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import parse_comment
+from ansible_collections.nsbridge.network.plugins.module_utils.firewall.rules import parse_comment
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 BACKENDS = ["iptables", "nftables"]

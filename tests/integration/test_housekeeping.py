@@ -6,8 +6,8 @@ workloads are gone once the next run has passed.  A teardown leaves nothing unde
 
 import os
 
-from ansible_collections.nsbridge.network.plugins.module_utils.state_files import STATE_DIR, netns_id, state_names
-from ansible_collections.nsbridge.network.plugins.module_utils.workload_plan import WORKLOAD_DIR, marked_groups
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel.run_state import STATE_DIR, netns_id, state_names
+from ansible_collections.nsbridge.network.plugins.module_utils.planners.workload import WORKLOAD_DIR, marked_groups
 
 
 def mine(cookie):

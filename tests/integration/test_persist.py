@@ -16,8 +16,8 @@ import shlex
 import subprocess
 
 from conftest import HELPERS
-from ansible_collections.nsbridge.network.plugins.module_utils import netlink
-from ansible_collections.nsbridge.network.plugins.module_utils.state_files import forget_netns
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel.run_state import forget_netns
 
 ECHO = "python3 %s/echo_server.py" % HELPERS
 

@@ -42,7 +42,8 @@ def test_the_backend_option_is_documented_from_the_registry():
     import json
     import yaml
     from ansible_collections.nsbridge.network.plugins.doc_fragments.common import ModuleDocFragment
-    from ansible_collections.nsbridge.network.plugins.module_utils import catalog, fw_registry
+    from ansible_collections.nsbridge.network.plugins.module_utils.calls import catalog
+    from ansible_collections.nsbridge.network.plugins.module_utils.firewall import registry as fw_registry
     backend = yaml.safe_load(ModuleDocFragment.FIREWALL)["options"]["backend"]
     assert backend["description"] == fw_registry.option_doc(), (
         "update plugins/doc_fragments/common.py FIREWALL from fw_registry.option_doc():\n"

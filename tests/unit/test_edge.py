@@ -1,8 +1,8 @@
 """The module edge: batch and single forms, and one fail_json with context."""
 
-from ansible_collections.nsbridge.network.plugins.module_utils.edge import batch_items, field, run
-from ansible_collections.nsbridge.network.plugins.module_utils.errors import ValidationError
-from ansible_collections.nsbridge.network.plugins.module_utils.reconcile import ItemPlan, Planned, Step
+from ansible_collections.nsbridge.network.plugins.module_utils.engine.edge import batch_items, field, run
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
+from ansible_collections.nsbridge.network.plugins.module_utils.engine.reconcile import ItemPlan, Planned, Step
 
 
 class FakeModule:

@@ -9,10 +9,10 @@ RULES_VERSION in fw_rules.py and record the new pair here.
 import dataclasses
 import hashlib
 
-from ansible_collections.nsbridge.network.plugins.module_utils import fw_rules
-from ansible_collections.nsbridge.network.plugins.module_utils.family import IPV4, IPV6
-from ansible_collections.nsbridge.network.plugins.module_utils.fw_rules import Scope, render
-from ansible_collections.nsbridge.network.plugins.module_utils.publish_plan import PublishKey
+from ansible_collections.nsbridge.network.plugins.module_utils.firewall import rules as fw_rules
+from ansible_collections.nsbridge.network.plugins.module_utils.common.family import IPV4, IPV6
+from ansible_collections.nsbridge.network.plugins.module_utils.firewall.rules import Scope, render
+from ansible_collections.nsbridge.network.plugins.module_utils.planners.port_publish import PublishKey
 
 FINGERPRINTS = {3: "8134f5af4ecea38a"}  # RULES_VERSION -> fingerprint of sample_rules()
 

@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.nsbridge.network.plugins.filter.network_plan import PlanError, network_plan
-from ansible_collections.nsbridge.network.plugins.module_utils.roles_plan import host_ifname
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.network import host_ifname
 
 NETS = [{"name": "front", "bridge": "br0", "subnet": "10.10.0.0/16"},
         {"name": "back", "subnet": "172.30.0.0/24", "internal": True}]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.nsbridge.network.plugins.module_utils import validate
-from ansible_collections.nsbridge.network.plugins.module_utils.errors import ValidationError
+from ansible_collections.nsbridge.network.plugins.module_utils.common import validate
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
 
 
 @pytest.mark.parametrize("name", ["eth0", "veth-web1", "a" * 15, "br.10"])

@@ -1,0 +1,9 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Layer 0, the ground floor: what every other package shares and that knows no kernel.
+
+errors (the exceptions that name the field at fault), family (IPv4/IPv6 as a type), validate
+(input checks that raise a ValidationError naming the field).  Imports nothing of nsbridge's
+outside this package.
+"""

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pieces the bridge and veth planners share: addresses, namespaces, the ownership mark."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ..common import validate
+from ..common.errors import ValidationError
+from ..engine.edge import batch_items, field
+from ..engine.reconcile import Step
+from ..kernel.netlink import Kernel, netns_exists
+
+IFA_F_NODAD = 0x02
+
+
+def require_netns(name, path, check_mode=False, warnings=None):
+    """A namespace the item names must exist: nsbridge never creates one implicitly.
+
+    In check mode a missing one is assumed to come from an earlier task (with a warning).
+    """
+    if name is not None and not netns_exists(name):
+        if check_mode:
+            if warnings is not None:
+                warnings.append("%s: network namespace %r does not exist yet; check mode assumes an earlier "
+                                "task creates it" % (path, name))
+            return
+        raise ValidationError(
+            "network namespace %r does not exist (create it first with nsbridge.network.netns)" % name, path)
+
+
+def parse_addresses(values, path):
+    """Validate a list of CIDRs; None (leave as is) passes through."""
+    if values is None:
+        return None
+    parsed = [validate.interface_cidr(v, "%s[%d]" % (path, i)) for i, v in enumerate(values)]
+    validate.unique([str(p) for p in parsed], lambda a: a, lambda i: "%s[%d]" % (path, i), "address")
+    return parsed
+
+
+def address_steps(ns, ifname, have, want):
+    """Steps that make the addresses on ``ifname`` exactly ``want`` (None: leave them)."""
+    if want is None:
+        return []
+    wanted = {str(a): a for a in want}
+    steps = []
+    for text in sorted(set(have) - set(wanted)):
+        iface = ipaddress.ip_interface(text)
+        steps.append(Step(
+            "remove address %s from %s%s" % (text, ifname, where(ns)),
+            _addr_call(ns, "del", ifname, iface),
+            _addr_call(ns, "add", ifname, iface)))
+    for text, iface in wanted.items():
+        if text not in have:
+            steps.append(Step(
+                "add address %s to %s%s" % (text, ifname, where(ns)),
+                _addr_call(ns, "add", ifname, iface),
+                _addr_call(ns, "del", ifname, iface)))
+    return steps
+
+
+def _addr_call(ns, verb, ifname, iface):
+    def call():
+        kwargs = dict(index=ns.index_of(ifname), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        if iface.version == 4 and iface.network.prefixlen < 31:
+            kwargs["broadcast"] = str(iface.network.broadcast_address)
+        if iface.version == 6 and verb == "add":
+            # usable at once, as container engines do: no duplicate address detection on links
+            # nsbridge made (nothing else can hold the address), so no ~2 s of "tentative"
+            kwargs["flags"] = IFA_F_NODAD
+        ns.call("%s address %s on %s" % (verb, iface, ifname), ns.ipr.addr, verb, **kwargs)
+    return call
+
+
+def sorted_addresses(addrs):
+    return sorted(addrs, key=lambda a: (ipaddress.ip_interface(a).version, ipaddress.ip_interface(a)))
+
+
+def delete_link(ns, name, kind=None):
+    """Delete link ``name`` (``kind`` only names it in an error: 'delete bridge br0 failed ...')."""
+    ns.invalidate(name)
+    ns.call("delete %s%s" % (kind + " " if kind else "", name), ns.ipr.link, "del", ifname=name)
+
+
+def where(ns):
+    """' in NAME' for messages about a namespace, '' for the host."""
+    return " in %s" % ns.name if ns.name else ""
+
+
+def plan_link_batch(params, ctx, list_key, item_keys, validate_item, what, plan_present, plan_absent):
+    """The shape every link planner shares: validate all items, then plan each against one snapshot.
+
+    ``validate_item(path, item, default_state, check_mode, warnings) -> spec``;
+    ``plan_present(kernel, key, path, spec, warnings)``, ``plan_absent(kernel, key, spec)`` -> ItemPlan.
+    Warnings gathered on the way (check mode assuming earlier tasks) go on the first plan.
+    """
+    check_mode = ctx.check_mode
+    warnings = []
+    specs = [(path, validate_item(path, item, params["state"], check_mode, warnings))
+             for path, item in batch_items(params, list_key, item_keys)]
+    validate.unique(specs, lambda ps: (ps[1].get("netns"), ps[1]["name"]),
+                    lambda i: field(specs[i][0], "name"), what)
+    kernel = ctx.stack.enter_context(Kernel(check_mode))
+    plans = []
+    for path, spec in specs:
+        key = path or spec["name"]
+        if spec["state"] == "present":
+            plans.append(plan_present(kernel, key, path, spec, warnings))
+        else:
+            plans.append(plan_absent(kernel, key, spec))
+    if plans and warnings:
+        plans[0].warnings += warnings
+    return specs, plans

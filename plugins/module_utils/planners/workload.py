@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plans for long-running workloads inside namespaces (module ``nsbridge.network.workload``).
+
+A workload is a command started in its own session inside a namespace, its
+output in ``/run/nsbridge/workloads/NAME.log``.  ``NAME.pid`` records the pid,
+the process start time (so a recycled pid is never mistaken for ours) and a
+digest of the command and namespace (so a changed command is restarted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+from ..common import validate
+from ..common.errors import KernelError, ValidationError
+from ..engine.edge import batch_items, field, item_spec
+from ..engine.reconcile import ItemPlan, Planned, Step
+from ..kernel.netlink import netns_exists, netns_path
+
+ITEM_OPTIONS = dict(name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"))
+ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
+WORKLOAD_DIR = "/run/nsbridge/workloads"
+MARKER = "NSBRIDGE_WORKLOAD"  # in every workload's environment: its name
+
+
+def _start_time(pid):
+    """The start time of live process ``pid``; None if it is gone or a zombie nobody reaped yet
+    (its parent may be an init that never reaps, or the process that started it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
+
+
+def _digest(netns, command):
+    return hashlib.sha256(json.dumps([netns, command]).encode()).hexdigest()[:12]
+
+
+def netns_inode(netns):
+    """The inode of namespace ``netns`` (None if there is none by that name): a namespace deleted
+    and made again under the same name is another namespace."""
+    try:
+        return os.stat(netns_path(netns)).st_ino if netns_exists(netns) else None
+    except OSError:
+        return None
+
+
+def read_record(name):
+    try:
+        with open(os.path.join(WORKLOAD_DIR, name + ".pid")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def observe(name):
+    """{pid, digest, ...} of the running workload ``name``, or None.  A workload whose namespace
+    was deleted (and maybe made anew) under it runs in the old one: not the workload asked for."""
+    record = read_record(name)
+    if record is None or _start_time(record.get("pid", -1)) != record.get("start"):
+        return None
+    if record.get("inode") is not None and netns_inode(record["netns"]) != record["inode"]:
+        record["stale"] = True
+    return record
+
+
+def stop(record, name):
+    """Stop a recorded workload and forget it."""
+    _stop(record, name)
+
+
+def _stop(record, name):
+    try:
+        os.killpg(record["pid"], signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    for _attempt in range(50):
+        if _start_time(record["pid"]) != record["start"]:
+            break
+        time.sleep(0.05)
+    else:
+        try:
+            os.killpg(record["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for suffix in (".pid", ".log"):
+        try:
+            os.unlink(os.path.join(WORKLOAD_DIR, name + suffix))
+        except FileNotFoundError:
+            pass
+
+
+def marked_groups():
+    """{workload name: process groups} of every process carrying ``MARKER=name`` in its
+    environment: how workloads whose record is gone (a run killed between starting one and
+    writing its record, a record deleted by hand) are still found.  One pass over /proc."""
+    head = MARKER.encode() + b"="
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % entry, "rb") as f:
+                env = f.read()
+            if head not in env:
+                continue
+            for item in env.split(b"\0"):
+                if item.startswith(head):
+                    found.setdefault(item[len(head):].decode(errors="replace"), set()).add(os.getpgid(int(entry)))
+        except OSError:
+            continue  # gone meanwhile, or not readable
+    return found
+
+
+def _kill_groups(groups):
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # SIGKILL is delivered asynchronously: wait (briefly) until they are gone, so that the next
+    # run, or anything reading /proc right after this one, no longer finds them
+    deadline = time.monotonic() + 2
+    while _alive_in(groups) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _alive_in(groups):
+    """True while a process (not a zombie) of one of ``groups`` exists."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) in groups:
+                return True
+    return False
+
+
+def _start(name, netns, command, orphaned=()):
+    os.makedirs(WORKLOAD_DIR, exist_ok=True)
+    _kill_groups(orphaned)
+    log_path = os.path.join(WORKLOAD_DIR, name + ".log")
+    env = dict(os.environ, **{MARKER: name})
+    with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
+        # its own session, no inherited pipes: it outlives this module and Ansible does not wait for it
+        proc = subprocess.Popen(["ip", "netns", "exec", netns, "sh", "-c", command], stdin=devnull,
+                                stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd="/", env=env)
+    time.sleep(0.2)
+    if proc.poll() is not None:
+        with open(log_path, "rb") as log:
+            tail = log.read()[-400:].decode(errors="replace")
+        raise KernelError("workload %r exited at once (status %s): %s" % (name, proc.returncode, tail.strip()))
+    record = {"pid": proc.pid, "start": _start_time(proc.pid), "digest": _digest(netns, command),
+              "netns": netns, "command": command, "inode": netns_inode(netns)}
+    path = os.path.join(WORKLOAD_DIR, name + ".pid")
+    with open(path + ".tmp", "w") as f:
+        json.dump(record, f)
+    os.replace(path + ".tmp", path)
+
+
+def plan_workloads(params, ctx):
+    items = batch_items(params, "workloads", ITEM_KEYS)
+    specs = []
+    for path, item in items:
+        spec = item_spec(item, ITEM_KEYS, params["state"])
+        validate.netns_name(spec["name"], field(path, "name"))  # also a file name
+        if spec["state"] == "present":
+            if not spec["command"]:
+                raise ValidationError("is required when state is present", field(path, "command"))
+            validate.netns_name(spec["netns"] or "", field(path, "netns"))
+            if not netns_exists(spec["netns"]) and not ctx.check_mode:
+                raise ValidationError("network namespace %r does not exist" % spec["netns"], field(path, "netns"))
+        specs.append((path, spec))
+    validate.unique(specs, lambda ps: ps[1]["name"], lambda i: field(specs[i][0], "name"), "workload")
+    records = {spec["name"]: observe(spec["name"]) for _path, spec in specs}
+    marked = marked_groups() if not all(records.values()) else {}
+    plans = []
+    for path, spec in specs:
+        name = spec["name"]
+        record = records[name]
+        orphaned = sorted(marked.get(name, ())) if record is None else []
+        before = {"name": name, "netns": record["netns"], "command": record["command"], "pid": record["pid"]} \
+            if record else None
+        if spec["state"] == "absent":
+            steps = [Step("stop workload %s (pid %d)" % (name, record["pid"]), lambda r=record, n=name: _stop(r, n))] \
+                if record else []
+            if orphaned:
+                steps.append(Step("stop workload %s that has no record (process groups %s)"
+                                  % (name, ", ".join(map(str, orphaned))), lambda o=orphaned: _kill_groups(o)))
+            plans.append(ItemPlan(path or name, name, before, None, steps))
+            continue
+        after = {"name": name, "netns": spec["netns"], "command": spec["command"]}
+        steps = []
+        if record and record.get("digest") == _digest(spec["netns"], spec["command"]) and not record.get("stale"):
+            after["pid"] = record["pid"]
+        else:
+            if record:
+                why = "its namespace was made anew" if record.get("stale") else "command changed"
+                steps.append(Step("stop workload %s (%s)" % (name, why), lambda r=record, n=name: _stop(r, n)))
+            steps.append(Step("start %s in %s: %s" % (name, spec["netns"], spec["command"]),
+                              lambda s=spec, o=orphaned: _start(s["name"], s["netns"], s["command"], o)))
+        plans.append(ItemPlan(path or name, name, before, after, steps))
+    return Planned(plans)
