@@ -2,7 +2,7 @@
 # Every benchmark at a tiny size, so that one which stops running fails CI (scripts/test.sh runs
 # this). Figures are printed, never asserted: at these sizes they say nothing about the targets.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
 py=.venv/bin/python
 failed=()

@@ -14,8 +14,9 @@ import json
 import os
 import shlex
 import subprocess
+import zipfile
 
-from conftest import HELPERS
+from conftest import HELPERS, ROOT
 from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink
 from ansible_collections.nsbridge.network.plugins.module_utils.kernel.run_state import forget_netns
 
@@ -140,3 +141,26 @@ def test_persist_false_removes_only_its_own_record(sandbox):
     assert checked["changed"] and os.path.exists(os.path.join(box.root, "etc/nsbridge/desired/20-b.json"))
     bad = box.run("apply", calls=netns, record="../x", persist=True, persist_root=box.root)
     assert bad["failed"] and "record: '../x' is not a record name" in bad["msg"]
+
+
+def test_the_program_apply_writes_through_ansible_runs(sandbox):
+    """Through ansible (AnsiballZ: the module and the module_utils it carries, zipped), the program
+    apply writes holds every package the restore needs: it runs and finds the host as recorded."""
+    box = sandbox
+    box.root = os.path.join(box.files, "root")
+    args = {"calls": [{"module": "netns", "args": {"name": [box.name("a")]}},
+                      {"module": "bridge", "args": {"bridges": [{"name": "br0", "addresses": ["10.52.0.1/24"]}]}}],
+            "record": "50-test", "persist": True, "persist_root": box.root}
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    adhoc = subprocess.run(["nsenter", "--net=/run/netns/" + box.host, os.path.join(ROOT, ".venv", "bin", "ansible"),
+                            "localhost", "-m", "nsbridge.network.apply", "-a", json.dumps(args)],
+                           capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, check=False)
+    assert adhoc.returncode == 0 and "CHANGED" in adhoc.stdout, adhoc.stdout + adhoc.stderr
+    with zipfile.ZipFile(os.path.join(box.root, "usr/local/lib/nsbridge/nsbridge-restore.pyz")) as zf:
+        names = set(zf.namelist())
+    base = "ansible_collections/nsbridge/network/plugins/module_utils/"
+    for package in ("common", "kernel", "engine", "firewall", "planners", "calls", "day2"):
+        assert base + package + "/__init__.py" in names, package
+    assert base + "day2/restore.py" in names and base + "planners/workload.py" in names
+    done = restore(box, without_ansible=True)
+    assert done.returncode == 0 and done.stdout.count("as recorded") == 2, done.stdout + done.stderr

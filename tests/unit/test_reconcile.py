@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import KernelError
 from ansible_collections.nsbridge.network.plugins.module_utils.engine.reconcile import (
-                                                                                        BatchFailed, ItemPlan, Step, apply_plans)
+    BatchFailed, ItemPlan, Step, apply_plans)
 
 
 def _plans(log, fail_at=None):

@@ -20,8 +20,8 @@ def _call(module, **args):
 
 def network_calls(plan, state, backend):
     """The bridge_network role: bridges, egress NAT, isolation (``plan`` from roles.network)."""
-    firewall = [(module, key, plan[key]) for module, key in (("nat_masquerade", "masquerades"),
-                                                              ("network_isolation", "isolation")) if plan[key]]
+    kinds = (("nat_masquerade", "masquerades"), ("network_isolation", "isolation"))
+    firewall = [(module, key, plan[key]) for module, key in kinds if plan[key]]
     if state == "present":
         calls = [_call("bridge", bridges=plan["bridges"])] if plan["bridges"] else []
         return calls + [_call(module, networks=items, backend=backend, state=state) for module, _k, items in firewall]
