@@ -133,6 +133,12 @@ class Sandbox:
         for name in self.namespaces():
             if netlink.netns_exists(name):  # not a bare file a killed creation left
                 forget_netns(name)
+        # the ownership records the modules kept for a sandbox namespace (calls.ownership.state_root)
+        for folder in glob.glob("/var/lib/nsbridge/netns/%s*" % self.prefix):
+            shutil.rmtree(folder, ignore_errors=True)
+        for folder in ("/var/lib/nsbridge/netns", "/var/lib/nsbridge"):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
         # namespaces first: their links go with them; the host namespace last
         for name in sorted(self.namespaces(), key=lambda n: n == self.host):
             subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)

@@ -23,7 +23,7 @@ description:
     C(-p 8080:80) on a dual-stack network); C([::]:8080:80) or C(0.0.0.0:8080:80) selects one.
   - A container's C(eth0) gets the MAC Docker derives from its address (C(02:42) and the last four octets),
     so re-creating the interface does not leave stale ARP or NDP entries for it behind.
-positional: containers, runtime, state, backend
+positional: containers, runtime, state, backend, project
 options:
   _input:
     description: The networks (C(nsbridge_networks)).
@@ -48,6 +48,11 @@ options:
     type: str
     default: auto
     version_added: "0.4.0"
+  project:
+    description: The project the roles make everything for (C(nsbridge_project)); checked here.
+    type: str
+    default: default
+    version_added: "0.4.0"
 '''
 
 EXAMPLES = r'''
@@ -60,14 +65,17 @@ _value:
     - C(namespaces), C(bridges), C(masquerades), C(isolation), C(pairs), C(ports), C(workloads), C(summary), and
       C(images) (items for C(containers.podman.podman_containers)).
     - C(network_calls) and C(container_calls), the module calls of the C(bridge_network) and C(containers) roles for
-      I(state), in the order C(nsbridge.network.apply) runs them.
+      I(state), in the order C(nsbridge.network.apply) runs them; C(image_names), the image-based containers as
+      C(podman:NAME) (for apply's C(external)).
   type: dict
 '''
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
+from ansible_collections.nsbridge.network.plugins.module_utils.common import validate
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import container_calls, network_calls
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import image_calls as role_image_calls
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.network import network_plan as plan_roles
 
 
@@ -75,18 +83,27 @@ class PlanError(AnsibleFilterError):
     pass
 
 
-def network_plan(networks, containers=None, runtime="podman", state="present", backend="auto"):
+def network_plan(networks, containers=None, runtime="podman", state="present", backend="auto", project="default"):
     """The roles' variables, checked and turned into module batches (module_utils/roles/network.py),
     with each role's module calls (module_utils/roles/calls.py)."""
     try:
+        validate.project(project, "nsbridge_project")
         plan = plan_roles(networks, containers, runtime)
     except ValidationError as exc:
         raise PlanError("nsbridge.network roles: %s" % exc) from None
     plan["network_calls"] = network_calls(plan, state, backend)
     plan["container_calls"] = container_calls(plan, state, backend)
+    plan["image_names"] = ["podman:" + i["name"] for i in plan["images"]]
     return plan
+
+
+def image_calls(plan, state="present", persist=False, project="default", gone=None):
+    """The containers role's podman containers to run and to remove (module_utils/roles/calls.py);
+    ``gone``: apply's external_orphans (podman:NAME) for the containers no longer described."""
+    names = [g.partition(":")[2] for g in gone or [] if g.startswith("podman:")]
+    return role_image_calls(plan, state, persist, project, names)
 
 
 class FilterModule:
     def filters(self):
-        return {"network_plan": network_plan}
+        return {"network_plan": network_plan, "image_calls": image_calls}

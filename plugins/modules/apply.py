@@ -17,6 +17,15 @@ description:
     already as described it changes nothing and costs one task.
   - A call that fails stops the run; the calls before it stay done and the failure names the call
     (C(calls[2])) and, for a batch, its item.
+  - "With I(record), the calls are the truth: the host keeps which objects each I(record) of each I(project)
+    made (C(/var/lib/nsbridge/projects/PROJECT/RECORD.json)), and what an earlier apply of the same record made
+    that these calls no longer describe is removed first (I(prune)) - a namespace, a veth, one published port,
+    a masquerade, a route. Only what is proven the project's goes: an object marked for another project is
+    never removed, whatever a record says; a lost or unreadable record is replaced, with a warning, by what
+    the marks prove is the project's."
+  - What I(project) makes is marked as its own (link and namespace aliases C(nsbridge:KIND:PROJECT), rule
+    comments, workload records); an object another project made is an error naming both projects, found
+    before anything changes. Network isolation holds between the networks of every project.
 options:
   calls:
     description: The module calls, in the order they run.
@@ -35,11 +44,37 @@ options:
         default: {}
   record:
     description:
-      - Name under which the host keeps these calls for a rebuild at boot (C(/etc/nsbridge/desired/RECORD.json));
-        records are restored in name order. The roles use C(10-fleet), C(20-networks) and C(30-containers).
-      - Omitted, nothing about rebuilding at boot is written or removed.
+      - Name under which the host keeps what these calls made, for pruning (see I(prune)), and with I(persist)
+        the calls themselves for a rebuild at boot (C(/etc/nsbridge/desired/RECORD.json); for a project other
+        than C(default), C(RECORD@PROJECT.json)); records are restored in name order. The roles use
+        C(10-fleet), C(20-networks) and C(30-containers).
+      - Omitted, nothing is recorded and nothing is pruned.
     type: str
     version_added: "0.3.0"
+  project:
+    description:
+      - The project the calls are made for (the roles' C(nsbridge_project)); 1 to 24 letters, digits, C(-) or
+        C(_). Plays of different projects on one host never change or remove each other's objects.
+    type: str
+    default: default
+    version_added: "0.4.0"
+  prune:
+    description:
+      - With I(record), C(true) removes what an earlier apply of this record (and project) made and these calls
+        no longer describe, before running them; C(false) keeps it and warns, naming each object (as
+        C(docker compose) warns about orphans without C(--remove-orphans)). The next C(true) run removes it.
+    type: bool
+    default: true
+    version_added: "0.4.0"
+  external:
+    description:
+      - With I(record), names of what the caller makes by other means for the same record (the containers role's
+        podman containers, C(podman:NAME)). They are recorded like the calls' objects; those an earlier apply listed
+        and this one does not come back in I(external_orphans), for the caller to remove (with I(prune)).
+    type: list
+    elements: str
+    default: []
+    version_added: "0.4.0"
   persist:
     description:
       - With I(record), C(true) records the calls (with each module's validated parameters, after they ran
@@ -66,7 +101,27 @@ author:
 '''
 
 EXAMPLES = r'''
-- name: A namespace with an interface on a bridge, in one task
+- name: Two namespaces and a published port, recorded as project lab's (so that the next run prunes)
+  nsbridge.network.apply:
+    record: 60-lab
+    project: lab
+    calls:
+      - module: netns
+        args: {name: [web1, web2]}
+      - module: port_publish
+        args: {ports: [{host_port: 8080, destination: 10.10.0.10, destination_port: 80, bridge: br0}]}
+
+# Later, web2 and the published port gone from the calls: this run removes web2's namespace and the
+# port's rules first (check mode and diff mode name them), then converges the rest.
+- name: The same record, described anew
+  nsbridge.network.apply:
+    record: 60-lab
+    project: lab
+    calls:
+      - module: netns
+        args: {name: [web1]}
+
+- name: A namespace with an interface on a bridge, in one task; without a record nothing is recorded or pruned
   nsbridge.network.apply:
     calls:
       - module: netns
@@ -80,7 +135,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 calls:
-  description: Per call, in input order, C(module), C(changed), C(results) (the module's per-item results) and C(diff).
+  description:
+    - Per call, in the order they ran, C(module), C(changed), C(results) (the module's per-item results), C(diff)
+      and C(prune) (true for the calls that removed what is no longer described; they run first).
   returned: always
   type: list
   elements: dict
@@ -88,6 +145,29 @@ failed_call:
   description: On failure, the call that failed (C(calls[2])); the calls before it are in C(calls).
   returned: failure
   type: str
+pruned:
+  description:
+    - With I(record) and I(prune), what this run removed (or in check mode would remove) because the calls no
+      longer describe it, by container and network, e.g. C(container web2 (namespace, veth nsb1a2b3c4d5e,
+      workload web2, published port tcp:*:8081)). The calls that removed it come first in I(calls), with
+      C(prune=true).
+  returned: when record is given
+  type: list
+  elements: str
+  version_added: "0.4.0"
+external_orphans:
+  description: With I(record) and I(prune), the I(external) names an earlier apply listed and this one does not.
+  returned: when record is given
+  type: list
+  elements: str
+  version_added: "0.4.0"
+kept:
+  description:
+    - With I(record) and I(prune=false), what the calls no longer describe and this run kept (also a warning).
+  returned: when record is given
+  type: list
+  elements: str
+  version_added: "0.4.0"
 persisted:
   description:
     - With I(record), per file kept for the rebuild at boot (C(record), C(program), C(unit), C(enabled)) its
@@ -101,10 +181,11 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import calls_option
 from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import CallFailed, apply_calls
-from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import NsbridgeError
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import calls_option
 from ansible_collections.nsbridge.network.plugins.module_utils.calls.housekeeping import sweep
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.ownership import check_project
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import NsbridgeError
 from ansible_collections.nsbridge.network.plugins.module_utils.day2.persist import plan_persist
 # the restore program that persist writes is built from the module_utils this module carries
 from ansible_collections.nsbridge.network.plugins.module_utils.day2 import restore  # noqa: F401  pylint: disable=unused-import
@@ -120,6 +201,9 @@ def main():
             record=dict(type="str"),
             persist=dict(type="bool", default=False),
             persist_root=dict(type="path", default="/"),
+            project=dict(type="str", default="default"),
+            prune=dict(type="bool", default=True),
+            external=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -127,13 +211,16 @@ def main():
     if record is not None and not RECORD_NAME.match(record):
         module.fail_json(msg="nsbridge.network.apply: record: %r is not a record name (letters, digits, '.', '_', "
                              "'-'; not starting with '.')" % record)
+    project = module.params["project"]
     if not module.check_mode:
         sweep()
     try:
-        result = apply_calls(module.params["calls"], module.check_mode)
+        check_project(project)
+        result = apply_calls(module.params["calls"], module.check_mode, project=project, record=record,
+                             prune=module.params["prune"], external=module.params["external"])
         if record is not None:
             persisted = apply_plans(plan_persist(record, result["validated"], module.params["persist"],
-                                                 module.params["persist_root"]).plans, module.check_mode)
+                                                 module.params["persist_root"], project).plans, module.check_mode)
             result["changed"] = result["changed"] or persisted.changed
             result["persisted"] = persisted.results
     except CallFailed as exc:
@@ -149,11 +236,16 @@ def main():
     for warning in result["warnings"]:
         module.warn(warning)
     out = dict(changed=result["changed"], calls=result["calls"])
+    if record is not None:
+        out.update(pruned=result["pruned"], kept=result["kept"], external_orphans=result["external_orphans"])
     if "persisted" in result:
         out["persisted"] = result["persisted"]
     if module._diff:
-        out["diff"] = [{"before": c["diff"]["before"], "after": c["diff"]["after"],
-                        "before_header": "%s (before)" % c["module"], "after_header": "%s (after)" % c["module"]}
+        said = [{"prepared": "pruned (no longer described):\n" + "".join("  - %s\n" % line for line in result["pruned"])}] \
+            if result.get("pruned") else []
+        out["diff"] = said + [{"before": c["diff"]["before"], "after": c["diff"]["after"],
+                        "before_header": "%s (%s)" % (c["module"], "pruned: no longer described" if c["prune"] else "before"),
+                        "after_header": "%s (after)" % c["module"]}
                        for c in result["calls"] if c["changed"]]
     module.exit_json(**out)
 

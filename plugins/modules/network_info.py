@@ -94,6 +94,7 @@ networks:
   contains:
     name: {description: "Bridge name.", type: str, sample: br-front}
     managed: {description: "True if nsbridge made it.", type: bool}
+    project: {description: "The project it was made for (nsbridge.network.apply's C(project)); null if none.", type: str, version_added: "0.4.0"}
     addresses: {description: "Its addresses (the networks' gateways).", type: list, elements: str, sample: ["10.21.0.1/24"]}
     subnets: {description: "The networks of those addresses.", type: list, elements: str, sample: ["10.21.0.0/24"]}
     mtu: {description: "MTU.", type: int}
@@ -108,6 +109,7 @@ containers:
   contains:
     name: {description: "Namespace name (C(/run/netns/NAME)).", type: str}
     managed: {description: "True if nsbridge made it.", type: bool}
+    project: {description: "The project it was made for (nsbridge.network.apply's C(project)); null if none.", type: str, version_added: "0.4.0"}
     interfaces:
       description: Interfaces except C(lo).
       type: list
@@ -139,6 +141,7 @@ containers:
         pid: {description: "Process (group) id recorded at start.", type: int}
         alive: {description: "True if that process still runs, in this namespace.", type: bool}
         command: {description: "The command.", type: list, elements: str}
+        project: {description: "The project it was made for (nsbridge.network.apply's C(project)); null if none.", type: str, version_added: "0.4.0"}
     stale:
       description: Only for a bare C(/run/netns) file left by an interrupted creation (with I(include_foreign)).
       type: bool
@@ -164,6 +167,7 @@ published:
     complete: {description: "True if exactly rules 1/n..n/n of one id are there, once each.", type: bool}
     families: {description: "IP families of its rules.", type: list, elements: int}
     scope: {description: "The scope in the rules' comments (C(publish:tcp:*:8080)).", type: str}
+    project: {description: "The project it was made for (nsbridge.network.apply's C(project)); null if none.", type: str, version_added: "0.4.0"}
 masquerades:
   description: Masqueraded (or, with C(nat=false), routed) source networks, per backend.
   returned: always
@@ -178,6 +182,7 @@ masquerades:
     complete: {description: "As for C(published).", type: bool}
     families: {description: "IP families of its rules.", type: list, elements: int}
     scope: {description: "The scope in the rules' comments.", type: str}
+    project: {description: "The project it was made for (nsbridge.network.apply's C(project)); null if none.", type: str, version_added: "0.4.0"}
 isolation:
   description: Isolated bridges, per backend.
   returned: always
@@ -191,6 +196,7 @@ isolation:
     complete: {description: "As for C(published).", type: bool}
     families: {description: "IP families of its rules.", type: list, elements: int}
     scope: {description: "The scope in the rules' comments.", type: str}
+    project: {description: "The project it was made for (nsbridge.network.apply's C(project)); null if none.", type: str, version_added: "0.4.0"}
 routes:
   description: Routes nsbridge made in the host namespace (protocol 78), e.g. a fleet's routes to other hosts.
   returned: always

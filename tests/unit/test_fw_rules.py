@@ -14,7 +14,7 @@ from ansible_collections.nsbridge.network.plugins.module_utils.common.family imp
 from ansible_collections.nsbridge.network.plugins.module_utils.firewall.rules import Scope, render
 from ansible_collections.nsbridge.network.plugins.module_utils.planners.port_publish import PublishKey
 
-FINGERPRINTS = {3: "8134f5af4ecea38a"}  # RULES_VERSION -> fingerprint of sample_rules()
+FINGERPRINTS = {3: "8134f5af4ecea38a", 4: "cfe3ce0cdfad25ff"}  # RULES_VERSION -> fingerprint of sample_rules()
 
 
 def sample_rules():
@@ -24,8 +24,8 @@ def sample_rules():
     rules += fw_rules.masquerade_rules("masq:c", "10.3.0.0/24", "br1", None, False)
     rules += fw_rules.publish_rules("publish:a", "tcp", 8080, "10.1.0.2", 80, None, "br0", True, True)
     rules += fw_rules.publish_rules("publish:b", "udp", 53, "10.1.0.3", 5353, "192.0.2.1", None, False, False)
-    rules += fw_rules.isolation_rules("isolate:a", "br0", ["br1", "br2"], False)
-    rules += fw_rules.isolation_rules("isolate:b", "br3", [], True)
+    rules += fw_rules.isolation_rules("isolate:a", "br0", ["br1", "br2"], False, 0x6E62)
+    rules += fw_rules.isolation_rules("isolate:b", "br3", [], True, 0x6E62)
     rules += fw_rules.masquerade_rules("masq:d", "fd00:1::/64", "br0", None, True, ["fd00:9::/48"], ["fd00:8::/48"])
     rules += fw_rules.masquerade_rules("masq:e", "2001:db8:1::/64", "br4", None, True, nat=False)
     rules += fw_rules.publish_rules("publish:c", "tcp", 8080, "fd00:1::2", 80, None, "br0", True, False)
@@ -71,6 +71,13 @@ def test_stamped_comments_and_completeness():
     assert not fw_rules.is_complete(comments[:-1] + comments[:1], tag), "a duplicate in place of a missing one"
     other = fw_rules.item_tag("publish:tcp:*:8080", ("y",))
     assert not fw_rules.is_complete(comments[:-1] + [other + "4/4"], tag), "a rule of an older spec"
+    # made for a project: the project is part of the id and ends every comment
+    mine = fw_rules.item_tag("publish:tcp:*:8080", ("x",), "shop")
+    assert mine != tag
+    owned = [r.comment for r in fw_rules.stamp(rules, mine, "shop")]
+    assert owned[0] == mine + "1/%d shop" % len(owned) and fw_rules.parse_comment(owned[0])[3] == "shop"
+    assert fw_rules.is_complete(owned, mine, "shop") and not fw_rules.is_complete(owned, mine)
+    assert fw_rules.parse_comment(comments[0])[3] is None
     assert dataclasses.replace(rules[0], comment=None) == fw_rules.publish_rules(
         "publish:tcp:*:8080", "tcp", 8080, "10.1.0.2", 80, None, None, True, False)[0]
 
@@ -84,8 +91,10 @@ def test_rules_carry_the_family_of_their_addresses():
     assert {r.family for r in nat} == {IPV6}
     routed = fw_rules.masquerade_rules("masq:fd00::/64", "fd00::/64", "br0", None, True, nat=False)
     assert [r.chain for r in routed] == ["forward"] * 3, "routed: forward accepts only"
-    iso = fw_rules.isolation_rules("isolate:br0", "br0", ["br1"], False)
+    iso = fw_rules.isolation_rules("isolate:br0", "br0", ["br1"], False, 0x6E62)
     assert {r.family for r in iso} == {IPV4, IPV6}
+    assert "-A forward -i br0 ! -o br0 -m devgroup --dst-group 0x6e62 -j DROP" in map(render, iso), \
+        "one rule keeps every other nsbridge bridge out, whoever made it"
 
 
 def test_scope_and_publish_key_texts_survive_ipv6_colons():

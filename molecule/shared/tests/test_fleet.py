@@ -33,12 +33,17 @@ def torn_down(host):
     return host.file("/run/nsbridge-fleet-torn-down").exists
 
 
+def changed(host):
+    """The host whose variables dropped container web2 and app's published port (changed.yml)."""
+    return host.file("/run/nsbridge-fleet-changed").exists and not torn_down(host)
+
+
 def test_published_ports_from_another_host(host, outside):
     out, _name = outside
     address = underlay(host.backend.get_hostname())
     for port in (8080, 9090):
         status = out.run(CURL + "http://%s:%d/" % (address, port)).stdout
-        if torn_down(host):
+        if torn_down(host) or (changed(host) and port == 9090):
             assert status == "000", "port %d still answers after teardown" % port
         else:
             assert status == "200", (address, port)
@@ -47,6 +52,10 @@ def test_published_ports_from_another_host(host, outside):
 def test_containers_on_one_bridge_reach_each_other(host):
     if torn_down(host):
         assert host.run("ip netns exec web true").rc != 0, "container namespace left behind"
+        return
+    if changed(host):
+        assert host.run("ip netns exec web2 true").rc != 0, "web2 is no longer in the variables"
+        assert host.run("ip netns exec web ping -c1 -W1 10.21.0.11").rc != 0
         return
     assert host.run("ip netns exec web " + CURL + "http://10.21.0.11:8000/").stdout == "200"
     assert host.run("ip netns exec web2 ping -c1 -W1 10.21.0.10").rc == 0
@@ -82,7 +91,8 @@ def test_traces(host):
     links = host.run("ip -br link").stdout
     if not torn_down(host):
         wanted = RUNNER.get_variables(host.backend.get_hostname()).get("fleet_image_container", False)
-        assert "br-front" in links and host.run("ip netns list").stdout.count("\n") == (4 if wanted else 3)
+        expected = (4 if wanted else 3) - (1 if changed(host) else 0)
+        assert "br-front" in links and host.run("ip netns list").stdout.count("\n") == expected
         assert host.run("sysctl -n net.ipv4.ip_forward").stdout.strip() == "1"
         return
     assert host.run("ip netns list").stdout.strip() == ""
@@ -107,3 +117,19 @@ def test_image_based_container(host, outside):
     body = out.run("curl -s --max-time 5 http://%s:8081/" % address).stdout.strip()
     assert body == "busybox image", body
     assert host.run("ip netns exec web curl -s --max-time 5 http://10.21.0.20/").stdout.strip() == "busybox image"
+
+
+def test_changed_inventory_seen_from_another_host(host):
+    """After the variables drop web2 and app's port 9090 on the first host: from another fleet host its
+    port 9090 no longer answers while 8080 does, web2's workload, veth and record entries are gone."""
+    if not changed(host):
+        return
+    me = host.backend.get_hostname()
+    other = testinfra.get_host("podman://" + [h for h in RUNNER.get_hosts("fleet") if h != me][0])
+    assert other.run(CURL + "http://%s:9090/" % underlay(me)).stdout == "000"
+    assert other.run(CURL + "http://%s:8080/" % underlay(me)).stdout == "200"
+    assert not host.file("/run/nsbridge/workloads/web2.pid").exists
+    # every workload carries its name in its environment: web2's process is gone with it
+    assert host.run("grep -lsa NSBRIDGE_WORKLOAD=web2 /proc/[0-9]*/environ").stdout.strip() == ""
+    record = host.file("/var/lib/nsbridge/projects/default/30-containers.json").content_string
+    assert "web2" not in record and "tcp:*:9090" not in record and "tcp:*:8080" in record

@@ -12,6 +12,7 @@ import contextlib
 from ..common.errors import NsbridgeError, ValidationError
 from ..engine.reconcile import BatchFailed, Context, apply_plans
 from .catalog import entry
+from .ownership import Ledger
 
 _NOT_VALIDATOR_KEYS = ("argument_spec", "supports_check_mode")
 
@@ -50,32 +51,90 @@ def plan_calls(calls):
     return out
 
 
-def apply_calls(calls, check_mode, validated=False):
-    """Run several module calls in one process, in order, each exactly as its module would (same
-    argument spec, planner and engine; check mode plans only): {changed, calls: [{module, changed,
-    results, diff}], warnings, validated: the calls with each module's validated parameters}.
-    A call that fails raises CallFailed naming it, after the calls before it are done.
-
-    ``validated``: the calls' args already are validated parameters (a record made from an earlier
-    run's ``validated``); they are used as they are, without Ansible's argument spec validator."""
-    out, warnings, validated_calls = [], [], []
+def _validate_all(calls, validated):
+    """[(name, 'calls[i]', params)]: every call validated before any runs."""
+    out = []
     for i, call in enumerate(calls):
         name, path = call["module"], "calls[%d]" % i
-        spec, plan_fn, _key = entry(name)
-        params = call["args"] if validated else _validated(name, spec, call.get("args") or {}, path)
-        validated_calls.append({"module": name, "args": params})
-        try:
-            with contextlib.ExitStack() as stack:
-                planned = plan_fn(params, Context(stack, check_mode=check_mode))
-                outcome = apply_plans(planned.plans, check_mode, planned.commit)
-        except BatchFailed as exc:
-            raise CallFailed("nsbridge.network.%s: %s" % (name, exc), path, out,
-                             exc.outcome.results) from None
-        except NsbridgeError as exc:
-            raise CallFailed("nsbridge.network.%s: %s" % (name, exc), path, out, []) from None
+        spec, _plan_fn, _key = entry(name)
+        out.append((name, path, call["args"] if validated else _validated(name, spec, call.get("args") or {}, path)))
+    return out
+
+
+def _run(name, path, params, ctx_args, done):
+    """One call, planned and applied (or only planned: ctx_args' check_mode) -> its result."""
+    _spec, plan_fn, _key = entry(name)
+    try:
+        with contextlib.ExitStack() as stack:
+            planned = plan_fn(params, Context(stack, **ctx_args))
+            outcome = apply_plans(planned.plans, ctx_args["check_mode"], planned.commit)
+    except BatchFailed as exc:
+        raise CallFailed("nsbridge.network.%s: %s" % (name, exc), path, done, exc.outcome.results) from None
+    except NsbridgeError as exc:
+        raise CallFailed("nsbridge.network.%s: %s" % (name, exc), path, done, []) from None
+    return outcome
+
+
+def apply_calls(calls, check_mode, validated=False, project=None, record=None, prune=True, external=()):
+    """Run several module calls in one process, in order, each exactly as its module would (same
+    argument spec, planner and engine; check mode plans only): {changed, calls: [{module, changed,
+    results, diff, prune}], warnings, validated: the calls with each module's validated parameters,
+    pruned, kept}.  A call that fails raises CallFailed naming it, after the calls before it are done.
+
+    ``validated``: the calls' args already are validated parameters (a record made from an earlier
+    run's ``validated``); they are used as they are, without Ansible's argument spec validator.
+    ``project``: what the calls make is marked as the project's, and another project's objects are
+    neither used nor removed (engine.owner).  ``record`` (with a project): what an earlier apply of
+    the record made and these calls no longer make is removed first (``prune``) or kept with a
+    warning; ``pruned`` and ``kept`` describe it (calls.ownership).  ``external``: names of what the caller
+    makes by other means, recorded too; those no longer listed come back in ``external_orphans``
+    (with ``prune``) for the caller to remove."""
+    checked_calls = _validate_all(calls, validated)
+    validated_calls = [{"module": name, "args": params} for name, _path, params in checked_calls]
+    ledger = Ledger(project, record, validated_calls, external) if project and record else None
+    warnings = list(ledger.warnings) if ledger else []
+    removals, pruned, kept, external_orphans = [], [], {}, []
+    if ledger is not None:
+        orphans = ledger.orphans()
+        if orphans and prune:
+            removals = [(c["module"], "prune[%d]" % i, _validate_all([c], False)[0][2])
+                        for i, c in enumerate(ledger.prune_calls())]
+            pruned = ledger.describe(orphans)
+            external_orphans = ledger.external_orphans()
+        elif orphans:
+            kept = orphans
+            warnings.append("project %r, record %s: no longer described, kept because prune is off: %s"
+                            % (project, record, "; ".join(ledger.describe(orphans))))
+    owned = {"owner": project} if project else {}
+    if ledger is not None and not check_mode:
+        if ledger.new():
+            # something is made that no record of the project holds: find a conflict with another
+            # project's objects while planning, before anything changes
+            for name, path, params in removals + checked_calls:
+                _spec, plan_fn, _key = entry(name)
+                try:
+                    with contextlib.ExitStack() as stack:
+                        plan_fn(params, Context(stack, check_mode=True, pruning=path.startswith("prune"), **owned))
+                except NsbridgeError as exc:
+                    raise CallFailed("nsbridge.network.%s: %s" % (name, exc), path, [], []) from None
+        ledger.write_ahead()
+    out = []
+    for name, path, params in removals + checked_calls:
+        pruning = path.startswith("prune")
+        outcome = _run(name, path, params, dict(check_mode=check_mode, pruning=pruning, **owned), out)
         warnings += ["%s: %s" % (name, w) for w in outcome.warnings]
-        out.append({"module": name, "changed": outcome.changed, "results": outcome.results, "diff": outcome.diff})
-    return {"changed": any(c["changed"] for c in out), "calls": out, "warnings": warnings, "validated": validated_calls}
+        out.append({"module": name, "changed": outcome.changed, "results": outcome.results, "diff": outcome.diff,
+                    "prune": pruning})
+    if ledger is not None and not check_mode:
+        ledger.write_done(kept)
+    removed = any(c["prune"] and c["changed"] for c in out)
+    if pruned and (removed or external_orphans):
+        warnings.insert(0, "project %r, record %s: no longer described, %s: %s"
+                        % (project, record, "would be removed" if check_mode else "removed", "; ".join(pruned)))
+    return {"changed": any(c["changed"] for c in out), "calls": out, "warnings": warnings,
+            "validated": validated_calls,
+            "pruned": pruned if external_orphans or removed else [],
+            "kept": ledger.describe(kept) if kept else [], "external_orphans": external_orphans}
 
 
 class CallFailed(NsbridgeError):

@@ -10,16 +10,20 @@ Run before and after every module's real run (never in check mode, never by drif
   namespace will ever have;
 - a workload whose namespace name is gone is stopped (it would keep the deleted namespace alive)
   and forgotten;
+- the ownership records kept for a named namespace that is gone (a host simulated as a namespace,
+  calls.ownership) go with it;
 - empty directories go, so that after a teardown nothing of nsbridge's is left under /run.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 
 from ..kernel.netlink import entered_fd, list_netns, netns_exists, netns_path
 from ..kernel.run_state import STATE_DIR, forget_state, netns_id, state_names
 from ..planners.workload import WORKLOAD_DIR, read_record, stop
+from . import ownership
 
 
 def _live_cookies(wanted):
@@ -63,7 +67,11 @@ def sweep():
         record = read_record(name)
         if record is not None and not netns_exists(record.get("netns") or ""):
             stop(record, name)
-    for path in (WORKLOAD_DIR, STATE_DIR):
+    netns_records = os.path.join(ownership.STATE_ROOT, "netns")
+    for name in os.listdir(netns_records) if os.path.isdir(netns_records) else []:
+        if not os.path.exists(netns_path(name)):
+            shutil.rmtree(os.path.join(netns_records, name), ignore_errors=True)
+    for path in (WORKLOAD_DIR, STATE_DIR, netns_records, ownership.STATE_ROOT):
         try:
             os.rmdir(path)  # only if empty
         except OSError:

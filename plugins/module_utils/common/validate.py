@@ -105,3 +105,15 @@ def unique(items, key, path_of, what):
         if k in seen:
             raise ValidationError("%s %r is also given by item %d" % (what, k, seen[k]), path_of(i))
         seen[k] = i
+
+
+# a project names marks and rule comments: short (an nftables rule comment holds 128 bytes)
+PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
+
+
+def project(value, path):
+    """Return ``value`` if it can name a project (engine.owner): 1 to 24 letters, digits, '-', '_'."""
+    if not isinstance(value, str) or not PROJECT.match(value):
+        raise ValidationError("%r is not a project name (1 to 24 letters, digits, '-' or '_', starting with a letter "
+                              "or digit)" % (value,), path)
+    return value

@@ -32,6 +32,7 @@ from ..common.errors import NsbridgeError
 from ..engine.reconcile import ItemPlan, Planned, Step
 
 RECORDS = "etc/nsbridge/desired"
+DEFAULT_PROJECT = "default"
 PROGRAM = "usr/local/lib/nsbridge/nsbridge-restore.pyz"
 UNIT_NAME = "nsbridge-restore.service"
 UNIT = "etc/systemd/system/" + UNIT_NAME
@@ -82,8 +83,17 @@ def _read(path):
         return None
 
 
-def record_bytes(calls):
-    return (json.dumps({"version": 1, "calls": calls}, indent=1, sort_keys=True) + "\n").encode()
+def record_bytes(calls, project=None):
+    data = {"version": 1, "calls": calls}
+    if project:
+        data["project"] = project  # the restore marks what it makes as the project's, as the run did
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
+
+
+def record_file(record, project=None):
+    """The record's file name: RECORD.json for the default project (as before projects), else
+    RECORD@PROJECT.json (restored in name order: a record's projects one after the other)."""
+    return record + ("" if project in (None, DEFAULT_PROJECT) else "@" + project) + ".json"
 
 
 def program_bytes():
@@ -163,14 +173,15 @@ def _file_plan(key, path, want):
     return ItemPlan(key, path, before, after, [Step("write %s" % path, _write(path, want), undo)])
 
 
-def plan_persist(record, calls, persist, root="/"):
-    """Plans that keep record ``record`` (``calls`` validated) and, while any record is left, the
-    restore program and its enabled unit."""
+def plan_persist(record, calls, persist, root="/", project=None):
+    """Plans that keep record ``record`` of ``project`` (``calls`` validated) and, while any record is
+    left, the restore program and its enabled unit."""
     records_dir = _path(root, RECORDS)
-    mine = os.path.join(records_dir, record + ".json")
-    plans = [_file_plan("record", mine, record_bytes(calls) if persist else None)]
+    name = record_file(record, project)
+    mine = os.path.join(records_dir, name)
+    plans = [_file_plan("record", mine, record_bytes(calls, project) if persist else None)]
     others = [f for f in (os.listdir(records_dir) if os.path.isdir(records_dir) else [])
-              if f.endswith(".json") and f != record + ".json"]
+              if f.endswith(".json") and f != name]
     needed = persist or bool(others)
     plans.append(_file_plan("program", _path(root, PROGRAM), program_bytes() if needed else None))
     unit = _path(root, UNIT)

@@ -22,7 +22,7 @@ from ..common.errors import KernelError
 from ..common.family import IPV4
 from ..firewall.registry import BACKENDS
 from ..firewall.rules import Scope, parse_comment
-from ..kernel.netlink import Namespace, is_ours, list_netns, netns_exists, netns_path, stale_netns
+from ..kernel.netlink import Namespace, is_ours, list_netns, netns_exists, netns_path, owner_of, stale_netns
 from ..kernel.rtnl_reader import AF_BRIDGE
 from ..planners.port_publish import PublishKey
 from ..planners.route import RTPROT_NSBRIDGE
@@ -79,7 +79,8 @@ def _networks(host, bridges, include_foreign):
             continue
         subnets = sorted({str(ipaddress.ip_interface(a).network) for a in host.addresses(link)},
                          key=lambda n: (ipaddress.ip_network(n).version, n))
-        out.append({"name": name, "managed": ours, "addresses": host.addresses(link), "subnets": subnets,
+        out.append({"name": name, "managed": ours, "project": owner_of(link), "addresses": host.addresses(link),
+                    "subnets": subnets,
                     "mtu": link["mtu"], "mac": link["mac"], "up": link["up"],
                     "ports": sorted(p["ifname"] for p in host.links.values() if p["master"] == link["index"])})
     return out
@@ -97,7 +98,8 @@ def _workloads():
         running = observe_workload(name)
         alive = running is not None and not running.get("stale")
         out.setdefault(record["netns"], []).append({"name": name, "pid": record.get("pid"), "alive": alive,
-                                                    "command": record.get("command")})
+                                                    "command": record.get("command"),
+                                                    "project": record.get("project")})
     return out
 
 
@@ -159,6 +161,7 @@ def _containers(names, bridges, include_foreign, host):
         if bridges and not any(i["bridge"] in bridges for i in entry["interfaces"]):
             continue
         entry["managed"] = ours
+        entry["project"] = owner_of(seen.links.get("lo"))
         (out if ours else foreign).append(entry)
     return out + foreign
 
@@ -185,7 +188,9 @@ def _firewall(netns):
             ids = sorted({parsed[1] for _f, _c, parsed, _t, _d in found})
             totals = {parsed[2].split("/")[1] for _f, _c, parsed, _t, _d in found}
             n = int(totals.pop()) if len(totals) == 1 and len(ids) == 1 else None
+            projects = sorted({parsed[3] for _f, _c, parsed, _t, _d in found if parsed[3]})
             common = {"backend": backend_class.name, "id": ids[0] if len(ids) == 1 else ids, "rules": len(found),
+                      "project": projects[0] if len(projects) == 1 else (projects or None),
                       "complete": n == len(found) and len({c for _f, c, _p, _t, _d in found}) == n,
                       "families": sorted({fam.version for fam, _c, _p, _t, _d in found}), "scope": text}
             dnats = [d for _f, _c, _p, _t, d in found if d is not None]

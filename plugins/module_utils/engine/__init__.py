@@ -5,5 +5,6 @@
 
 reconcile (ItemPlan/Step, apply_plans: check mode reports exactly the plans a real run runs, a
 failing item rolls back its own steps), edge (a module's params in, one exit_json/fail_json out,
-and the single-or-batch argument spec every module shares).  May import common.
+and the single-or-batch argument spec every module shares), owner (which project may use and
+remove what, by the marks a planner finds).  May import common.
 """

@@ -32,10 +32,14 @@ class Step:
 @dataclass
 class Context:
     """What a planner gets besides its params: where to put the handles it opens (closed after
-    apply) and whether this is a check-mode run (a missing namespace may come from an earlier task)."""
+    apply), whether this is a check-mode run (a missing namespace may come from an earlier task),
+    the project the call is made for (see engine.owner), and whether it prunes (its absent items
+    are exactly what an earlier run made and no longer is described: nothing else may go)."""
 
     stack: Any                    # contextlib.ExitStack
     check_mode: bool = False
+    owner: Optional[str] = None
+    pruning: bool = False
 
 
 @dataclass

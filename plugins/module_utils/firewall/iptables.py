@@ -346,6 +346,8 @@ def _to_iptc(rule_type, iptc, rule):
         r.create_match("conntrack").ctstate = ",".join(rule.ctstate)
     if rule.mark is not None:
         r.create_match("mark").mark = "0x%x/0x%x" % (rule.mark, rule.mark)
+    if rule.oif_group is not None:
+        r.create_match("devgroup").dst_group = "0x%x" % rule.oif_group
     r.create_match("comment").comment = rule.comment
     target = r.create_target(rule.verdict)
     if rule.verdict == "DNAT":

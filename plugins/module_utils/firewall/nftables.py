@@ -233,6 +233,8 @@ def to_expr(rule):
         expr.append(_match({"meta": {"key": "iifname"}}, rule.iif, "!=" if rule.iif_neg else "=="))
     if rule.oif:
         expr.append(_match({"meta": {"key": "oifname"}}, rule.oif, "!=" if rule.oif_neg else "=="))
+    if rule.oif_group is not None:
+        expr.append(_match({"meta": {"key": "oifgroup"}}, rule.oif_group))
     if rule.proto:
         expr.append(_match({"meta": {"key": "l4proto"}}, rule.proto))
         if rule.dport is not None:

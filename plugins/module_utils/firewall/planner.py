@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import collections
 
+from ..engine import owner as owners
 from ..engine.reconcile import ItemPlan, Step
 from .rules import is_complete, item_tag, parse_comment, render, stamp
+
+# how an error or a warning names the item a scope belongs to
+KINDS = {"publish": "published port", "masq": "masquerade of", "isolate": "isolation of bridge"}
 
 
 class FirewallPlanner:
     """Observe once; plan items; know which chains remain in use after the batch."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, owner=None):
         self.backend = backend
+        self.owner = owner  # the project the call is for (engine.owner); None: none
         observed = backend.observe()
         self.linked = observed.linked
         self.by_scope = {}  # scope -> [(where, comment)] in observed order
@@ -43,6 +48,14 @@ class FirewallPlanner:
         head = kind + ":"
         return sorted(s for s, e in self.by_scope.items() if e and s.startswith(head))
 
+    def owner_of(self, scope):
+        """The project the observed rules of ``scope`` were made for (None: none marked)."""
+        for _where, comment in self.entries(scope):
+            project = parse_comment(comment)[3]
+            if project:
+                return project
+        return None
+
     def plan_item(self, key, name, scope, ident, make_rules, also=()):
         """Plan one item.  ``ident``: everything its rules are made from (None: absent, no rules);
         ``make_rules()`` makes them, called only when the item is not already in place.
@@ -51,9 +64,19 @@ class FirewallPlanner:
         """
         scope = str(scope)
         found = self.entries(scope)
-        tag = None if ident is None else item_tag(scope, ident)
+        theirs = self.owner_of(scope)
+        what = "%s %s" % (KINDS.get(scope.partition(":")[0], "item"), scope.partition(":")[2])
+        if ident is not None:
+            owners.check(self.owner, theirs, what, key)
+        elif found and not owners.removable(self.owner, theirs):
+            kept = {"count": len(found), "project": theirs}
+            return ItemPlan(key, name, kept, dict(kept), warnings=[owners.left_warning(self.owner, theirs, what)])
+        also = [other for other in also if owners.removable(self.owner, self.owner_of(other))]
+        # without a project of its own a call keeps the project the rules are marked for
+        owner = self.owner or theirs
+        tag = None if ident is None else item_tag(scope, ident, owner)
         rid = tag.split(" ")[2] if tag is not None else None
-        if tag is not None and found and not also and is_complete([c for _w, c in found], tag):
+        if tag is not None and found and not also and is_complete([c for _w, c in found], tag, owner):
             # in place: exactly this item's rules, once each; nothing is generated or rendered
             state = {"id": rid, "count": len(found)}
             return ItemPlan(key, name, state, dict(state), [])
@@ -61,7 +84,7 @@ class FirewallPlanner:
         for other in also:
             have.update(self.entries(other))
             self.final[str(other)] = []
-        rules = stamp(make_rules(), tag) if tag is not None else []
+        rules = stamp(make_rules(), tag, owner) if tag is not None else []
         want = {(r.where, r.comment): r for r in rules}
         steps = []
         for (where, comment), count in sorted(have.items()):

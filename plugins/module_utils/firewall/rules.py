@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backend-neutral firewall rules and what each module item asks for.
 
-Every rule nsbridge writes carries a comment ``nsbridge <scope> <id> <i>/<n>``:
+Every rule nsbridge writes carries a comment ``nsbridge <scope> <id> <i>/<n>[ <project>]``:
 *scope* names the item that owns it (``masq:10.10.0.0/16``, ``publish:tcp:*:8080``,
 ``publish:tcp:[::]:8080``), *id* is a digest of everything the item's rules are made
 from (and of ``RULES_VERSION``), and ``i/n`` numbers the item's *n* rules (in both
-families together).  Re-runs and ``state: absent`` find exactly their rules by comment;
+families together), and *project* the project the item was made for (none without one; see
+engine.owner).  Re-runs and ``state: absent`` find exactly their rules by comment;
 an item whose spec changed has a new id, so its old rules are replaced, never matched
 loosely.  An item is unchanged when its scope holds exactly the rules ``1/n`` .. ``n/n``
 of its id, once each: a no-op run neither generates nor renders a single rule.
@@ -41,7 +42,7 @@ HAIRPIN_MARK = 0x00800000
 # bump whenever the rules generated from the same item spec change (masquerade_rules,
 # publish_rules, isolation_rules): every item's id changes with it, so re-runs rewrite
 # their rules.  tests/unit/test_fw_rules.py fingerprints the generators to catch a miss.
-RULES_VERSION = 3
+RULES_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Rule:
     iif_neg: bool = False
     oif: Optional[str] = None
     oif_neg: bool = False
+    oif_group: Optional[int] = None        # the outgoing device is in this device group
     proto: Optional[str] = None            # tcp, udp, sctp
     dport: Optional[int] = None
     sport: Optional[int] = None
@@ -100,27 +102,33 @@ def item_id(ident):
     return hashlib.blake2b(repr((RULES_VERSION,) + tuple(ident)).encode(), digest_size=6).hexdigest()
 
 
-def item_tag(scope, ident):
-    """The comment prefix every rule of the item carries: ``nsbridge <scope> <id> ``."""
+def item_tag(scope, ident, owner=None):
+    """The comment prefix every rule of the item carries: ``nsbridge <scope> <id> `` (the id
+    covers the project the item is made for, if any)."""
+    ident = tuple(ident) + ((("project", owner),) if owner else ())
     return "%s %s %s " % (COMMENT_PREFIX, scope, item_id(ident))
 
 
 def parse_comment(comment):
-    """(scope text, id, 'i/n') of one of nsbridge's item comments, or None for anything else."""
+    """(scope text, id, 'i/n', project or None) of one of nsbridge's item comments, or None."""
     parts = (comment or "").split(" ")
-    if len(parts) == 4 and parts[0] == COMMENT_PREFIX:
-        return parts[1], parts[2], parts[3]
+    if len(parts) in (4, 5) and parts[0] == COMMENT_PREFIX:
+        return parts[1], parts[2], parts[3], parts[4] if len(parts) == 5 else None
     return None
 
 
-def stamp(rules, tag):
-    """The rules with their comments: ``<tag><i>/<n>``."""
+def _tail(owner):
+    return " " + owner if owner else ""
+
+
+def stamp(rules, tag, owner=None):
+    """The rules with their comments: ``<tag><i>/<n>[ <project>]``."""
     n = len(rules)
-    return [dataclasses.replace(rule, comment="%s%d/%d" % (tag, i, n)) for i, rule in enumerate(rules, 1)]
+    return [dataclasses.replace(rule, comment="%s%d/%d%s" % (tag, i, n, _tail(owner))) for i, rule in enumerate(rules, 1)]
 
 
-def is_complete(comments, tag):
-    """True if ``comments`` are exactly the rules 1/n..n/n of ``tag``, each once."""
+def is_complete(comments, tag, owner=None):
+    """True if ``comments`` are exactly the rules 1/n..n/n of ``tag`` (and project), each once."""
     cut = len(tag)
     seen = set()
     for comment in comments:
@@ -128,7 +136,8 @@ def is_complete(comments, tag):
             return False
         seen.add(comment[cut:])
     n = len(comments)
-    return len(seen) == n and seen == {"%d/%d" % (i, n) for i in range(1, n + 1)}
+    tail = _tail(owner)
+    return len(seen) == n and seen == {"%d/%d%s" % (i, n, tail) for i in range(1, n + 1)}
 
 
 def render(rule):
@@ -138,6 +147,8 @@ def render(rule):
                              ("-i", rule.iif, rule.iif_neg), ("-o", rule.oif, rule.oif_neg)):
         if value:
             parts.append("%s%s %s" % ("! " if neg else "", flag, value))
+    if rule.oif_group is not None:
+        parts.append("-m devgroup --dst-group 0x%x" % rule.oif_group)
     if rule.proto:
         parts.append("-p %s" % rule.proto)
     if rule.sport is not None:
@@ -228,16 +239,20 @@ def publish_rules(scope, proto, host_port, dest, dest_port, host_ip, bridge, loc
     return rules
 
 
-def isolation_rules(scope, bridge, others, internal):
-    """Docker's network isolation, in both families: nothing crosses from this bridge to another
-    nsbridge bridge; an internal network (Docker --internal, VirtualBox 'internal') does not leave
-    its bridge at all."""
+def isolation_rules(scope, bridge, others, internal, bridges_group):
+    """Docker's network isolation, in both families: nothing crosses from this bridge to any other
+    nsbridge bridge on the host, whichever project or call made it (they are all in device group
+    ``bridges_group``), nor to the bridges named in ``others``; an internal network (Docker
+    --internal, VirtualBox 'internal') does not leave its bridge at all.  One rule covers every
+    nsbridge bridge, so a network coming or going rewrites nobody else's rules."""
     rules = []
     for fam in FAMILIES:
         if internal:
             rules += [Rule(fam, "forward", scope, "DROP", iif=bridge, oif=bridge, oif_neg=True, first=True),
                       Rule(fam, "forward", scope, "DROP", oif=bridge, iif=bridge, iif_neg=True, first=True)]
         else:
+            rules.append(Rule(fam, "forward", scope, "DROP", iif=bridge, oif=bridge, oif_neg=True,
+                              oif_group=bridges_group, first=True))
             rules += [Rule(fam, "forward", scope, "DROP", iif=bridge, oif=other, first=True)
                       for other in sorted(others) if other != bridge]
     return rules

@@ -38,11 +38,14 @@ def pyroute2():
 
 NETNS_RUN_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
-MARK = "nsbridge"  # IFLA_IFALIAS prefix of every link nsbridge creates
+MARK = "nsbridge"  # IFLA_IFALIAS prefix of every link nsbridge creates: nsbridge:KIND[:PROJECT]
 # ... and the device group it is created in: unlike the alias, the group is set by the very message
 # that creates the link, so a run killed right after the creation still leaves a link that is
 # recognisably nsbridge's (the next run finishes it, or removes it)
 GROUP = 0x6E73
+# bridges have a group of their own: a rule can then match "any nsbridge bridge" (network isolation
+# holds against every nsbridge network on the host, whichever project made it) in one expression
+BRIDGE_GROUP = 0x6E62
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -286,8 +289,9 @@ class Kernel:
 
     # -- namespaces
     @staticmethod
-    def create_netns(name):
-        """Create /run/netns/NAME in this thread (no fork), bring ``lo`` up, mark it as ours.
+    def create_netns(name, owner=None):
+        """Create /run/netns/NAME in this thread (no fork), bring ``lo`` up, mark it as ours (and
+        ``owner``'s, the project it is made for).
 
         The namespace is marked before it gets its name: killed in between, it goes with the
         thread; killed while it is being named, a bare file is left, which stale_netns tells."""
@@ -301,7 +305,7 @@ class Kernel:
                 raise KernelError("unshare(CLONE_NEWNET) failed: %s" % os.strerror(err))
             try:
                 with lib.IPRoute() as ipr:
-                    ipr.link("set", index=1, state="up", ifalias=MARK + ":netns")
+                    ipr.link("set", index=1, state="up", ifalias=mark("netns", owner))
                 lib.netns.attach(name, "thread-self")
             except OSError as exc:
                 if exc.errno == errno.EEXIST:
@@ -325,8 +329,24 @@ class Kernel:
         lo = self.ns(name).link("lo")
         return bool(lo and (lo.get("alias") or "").startswith(MARK))
 
+    def netns_owner(self, name):
+        """The project namespace ``name`` was made for (its lo's mark), or None."""
+        return owner_of(self.ns(name).link("lo"))
+
 
 def is_ours(link):
     """True if nsbridge created this link: its alias carries the mark, or its device group is
     nsbridge's (set at creation, before the alias)."""
-    return bool(link) and ((link.get("alias") or "").startswith(MARK) or link.get("group") == GROUP)
+    return bool(link) and ((link.get("alias") or "").startswith(MARK) or link.get("group") in (GROUP, BRIDGE_GROUP))
+
+
+def mark(kind, owner=None):
+    """The alias nsbridge gives what it makes: ``nsbridge:KIND``, or ``nsbridge:KIND:PROJECT`` when it
+    is made for a project (nsbridge.network.apply's ``project``)."""
+    return "%s:%s:%s" % (MARK, kind, owner) if owner else "%s:%s" % (MARK, kind)
+
+
+def owner_of(link):
+    """The project a link (or a namespace, by its lo) was made for, by its mark; None: no project."""
+    parts = ((link or {}).get("alias") or "").split(":", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == MARK and parts[2] else None

@@ -31,6 +31,7 @@ IP6T_F_PROTO = 0x01
 _HEADER = struct.Struct("=H29sB")                             # xt_entry_match / xt_entry_target
 PROTOS = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "sctp": socket.IPPROTO_SCTP}
 XT_SCTP_SRC_PORTS, XT_SCTP_DEST_PORTS = 0x01, 0x02
+XT_DEVGROUP_MATCH_DST = 0x04
 VERDICTS = {"ACCEPT": -2, "DROP": -1, "RETURN": -5}
 CT_STATES = {"INVALID": 1, "ESTABLISHED": 2, "RELATED": 4, "NEW": 8}
 HOOKS = ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
@@ -116,6 +117,10 @@ def build(rule):
         matches += _block("conntrack", 3, data[:162])
     if rule.mark is not None:
         matches += _block("mark", 1, struct.pack("=IIB", rule.mark, rule.mark, 0))
+    if rule.oif_group is not None:
+        # struct xt_devgroup_info: flags (XT_DEVGROUP_MATCH_DST), src_group, src_mask, dst_group, dst_mask
+        matches += _block("devgroup", 0, struct.pack("=IIIII", XT_DEVGROUP_MATCH_DST, 0, 0, rule.oif_group,
+                                                     0xFFFFFFFF))
     matches += comment_match(rule.comment)
     target = _target(rule)
     if target is None:

@@ -9,11 +9,12 @@ import os
 
 from ..common import validate
 from ..common.errors import ConflictError, ValidationError
+from ..engine import owner as owners
 from ..engine.edge import field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
-from ..kernel.netlink import GROUP, MARK, is_ours, netns_exists
-from .links import (address_steps, delete_link, parse_addresses, plan_link_batch, require_netns,
-                    sorted_addresses, where)
+from ..kernel.netlink import BRIDGE_GROUP, is_ours, mark, netns_exists, owner_of
+from .links import (address_steps, delete_link, left_to_owner, ownership, parse_addresses, plan_link_batch,
+                    require_netns, sorted_addresses, where)
 
 ITEM_OPTIONS = dict(
     name=dict(type="str"),
@@ -56,12 +57,12 @@ def describe(ns, link):
     """The bridge as the module reports it."""
     addrs = ns.addresses().get(link["index"], set())
     ports = sorted(l["ifname"] for l in ns.links().values() if l["master"] == link["index"])
-    return {"name": link["ifname"], "netns": ns.name, "addresses": sorted_addresses(addrs),
-            "mtu": link["mtu"], "stp": bool(link["stp"]), "mac": link["mac"], "up": link["up"], "ports": ports,
-            "managed": is_ours(link)}
+    return owners.tagged({"name": link["ifname"], "netns": ns.name, "addresses": sorted_addresses(addrs),
+                          "mtu": link["mtu"], "stp": bool(link["stp"]), "mac": link["mac"], "up": link["up"],
+                          "ports": ports, "managed": is_ours(link)}, owner_of(link))
 
 
-def plan_bridge(kernel, key, path, spec, warnings=None):
+def plan_bridge(kernel, key, path, spec, warnings=None, owner=None):
     ns = kernel.ns(spec["netns"])
     name = spec["name"]
     link = ns.link(name)
@@ -81,12 +82,13 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
                  "addresses": sorted_addresses(str(a) for a in spec["addresses"] or []),
                  "mtu": spec["mtu"], "stp": stp, "mac": spec.get("mac"), "up": True,
                  "ports": sorted(spec.get("ports") or []), "managed": True}
+        owners.tagged(after, owner)
         # The address is always set, never left to the kernel: a bridge without a set address takes
         # the lowest of its ports' and changes whenever a port joins or leaves, which leaves every
         # container's ARP entry for its gateway pointing at a MAC nobody answers to (Docker, too,
         # fixes its bridges' addresses). Without ``mac``: a random locally administered one.
         create = dict(ifname=name, kind="bridge", br_stp_state=int(stp),
-                      address=spec.get("mac") or random_mac(), group=GROUP)
+                      address=spec.get("mac") or random_mac(), group=BRIDGE_GROUP)
         if spec["mtu"]:
             create["mtu"] = spec["mtu"]
         steps.append(Step("create bridge %s%s" % (name, where(ns)),
@@ -94,7 +96,7 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
                           lambda: delete_link(ns, name, "bridge")))
         steps.append(Step("set %s up" % name,
                           lambda: ns.call("set %s up" % name, ns.ipr.link, "set", ifname=name,
-                                          state="up", ifalias=MARK + ":bridge")))
+                                          state="up", ifalias=mark("bridge", owner))))
         steps += address_steps(ns, name, set(), spec["addresses"])
     else:
         before = describe(ns, link)
@@ -107,8 +109,11 @@ def plan_bridge(kernel, key, path, spec, warnings=None):
         if not link["up"]:
             changes["state"] = "up"
             after["up"] = True
-        if is_ours(link) and not link.get("alias"):  # created by a run that was killed before it named it
-            changes["ifalias"] = MARK + ":bridge"
+        if is_ours(link):
+            # marked (a run killed before it named it left no alias) and, for a project, claimed
+            owners.tagged(after, ownership(link, "bridge", owner, "bridge %r%s" % (name, where(ns)), key, changes))
+            if link.get("group") != BRIDGE_GROUP:  # made before bridges had a group of their own
+                changes["group"] = BRIDGE_GROUP
         if changes:
             steps.append(Step("set %s %s" % (name, ", ".join("%s=%s" % kv for kv in sorted(changes.items()))),
                               lambda: ns.call("set %s" % name, ns.ipr.link, "set", ifname=name, **changes)))
@@ -151,7 +156,7 @@ def _release(ns, port, plink):
     return call
 
 
-def plan_bridge_absent(kernel, key, spec):
+def plan_bridge_absent(kernel, key, spec, owner=None):
     name = spec["name"]
     if spec.get("netns") is not None and not netns_exists(spec["netns"]):
         return ItemPlan(key, name, None, None)
@@ -163,6 +168,9 @@ def plan_bridge_absent(kernel, key, spec):
     if link["kind"] != "bridge" or not is_ours(link):
         return ItemPlan(key, name, before, before, warnings=[
             "%r%s was not created by nsbridge.network.bridge; left in place" % (name, where(ns))])
+    kept = left_to_owner(key, name, before, link, owner, "bridge %r%s" % (name, where(ns)))
+    if kept is not None:
+        return kept
     return ItemPlan(key, name, before, None, [
         Step("delete bridge %s%s" % (name, where(ns)),
              lambda: delete_link(ns, name, "bridge")),

@@ -9,9 +9,10 @@ import ipaddress
 
 from ..common import validate
 from ..common.errors import ValidationError
+from ..engine import owner as owners
 from ..engine.edge import batch_items, field
-from ..engine.reconcile import Step
-from ..kernel.netlink import Kernel, netns_exists
+from ..engine.reconcile import ItemPlan, Step
+from ..kernel.netlink import Kernel, mark, netns_exists, owner_of
 
 IFA_F_NODAD = 0x02
 
@@ -93,7 +94,8 @@ def plan_link_batch(params, ctx, list_key, item_keys, validate_item, what, plan_
     """The shape every link planner shares: validate all items, then plan each against one snapshot.
 
     ``validate_item(path, item, default_state, check_mode, warnings) -> spec``;
-    ``plan_present(kernel, key, path, spec, warnings)``, ``plan_absent(kernel, key, spec)`` -> ItemPlan.
+    ``plan_present(kernel, key, path, spec, warnings, owner)``, ``plan_absent(kernel, key, spec, owner)``
+    -> ItemPlan (``owner``: the project the call is for, see engine.owner).
     Warnings gathered on the way (check mode assuming earlier tasks) go on the first plan.
     """
     check_mode = ctx.check_mode
@@ -107,9 +109,28 @@ def plan_link_batch(params, ctx, list_key, item_keys, validate_item, what, plan_
     for path, spec in specs:
         key = path or spec["name"]
         if spec["state"] == "present":
-            plans.append(plan_present(kernel, key, path, spec, warnings))
+            plans.append(plan_present(kernel, key, path, spec, warnings, ctx.owner))
         else:
-            plans.append(plan_absent(kernel, key, spec))
+            plans.append(plan_absent(kernel, key, spec, ctx.owner))
     if plans and warnings:
         plans[0].warnings += warnings
     return specs, plans
+
+
+def ownership(link, kind, owner, what, path, changes):
+    """For a link of nsbridge's a present item uses: a conflict if another project owns it; its
+    mark (alias) put into ``changes`` (link set kwargs) if it lacks it or this project's name."""
+    found = owner_of(link)
+    owners.check(owner, found, what, path)
+    if not link.get("alias") or owners.claims(owner, found):
+        changes["ifalias"] = mark(kind, owner or found)
+    return owner or found
+
+
+
+def left_to_owner(key, name, before, link, owner, what):
+    """The plan for an absent item whose link is marked for another project (None: it may go)."""
+    found = owner_of(link)
+    if owners.removable(owner, found):
+        return None
+    return ItemPlan(key, name, before, before, warnings=[owners.left_warning(owner, found, what)])

@@ -55,7 +55,7 @@ def plan_masquerades(params, ctx):
     if netns is not None:
         validate.netns_name(netns, "netns")
     backend = open_backend(params["backend"], netns, ctx.stack)
-    planner = FirewallPlanner(backend)
+    planner = FirewallPlanner(backend, ctx.owner)
     plans = []
     for path, spec in specs:
         scope = Scope("masq", spec["source"])

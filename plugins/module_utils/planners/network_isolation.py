@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..common import validate
 from ..engine.edge import batch_items, field, item_spec
 from ..engine.reconcile import Planned
+from ..kernel.netlink import BRIDGE_GROUP
 from ..firewall.planner import FirewallPlanner
 from ..firewall.registry import open_backend
 from ..firewall.rules import Scope, isolation_rules
@@ -32,18 +33,18 @@ def plan_isolation(params, ctx):
     validate.unique(specs, lambda ps: ps[1]["bridge"], lambda i: field(specs[i][0], "bridge"), "bridge")
     for i, peer in enumerate(params.get("peers") or []):
         validate.ifname(peer, "peers[%d]" % i)
-    planner = FirewallPlanner(open_backend(params["backend"], params.get("netns"), ctx.stack))
-    # every bridge this call knows of is a peer of every other (plus the ones named in peers)
-    peers = {s["bridge"] for _p, s in specs if s["state"] == "present"} | set(params.get("peers") or [])
+    planner = FirewallPlanner(open_backend(params["backend"], params.get("netns"), ctx.stack), ctx.owner)
+    # every nsbridge bridge on the host is matched by its device group; peers adds bridges of others
+    peers = set(params.get("peers") or [])
     plans = []
     for path, spec in specs:
         scope = Scope("isolate", spec["bridge"])
         ident = None
         if spec["state"] == "present" and (spec["isolated"] or spec["internal"]):
-            ident = ("isolate", spec["bridge"], spec["internal"], tuple(sorted(peers)))
+            ident = ("isolate", spec["bridge"], spec["internal"], tuple(sorted(peers)), BRIDGE_GROUP)
         plans.append(planner.plan_item(path or spec["bridge"], spec["bridge"], scope, ident,
                                        lambda spec=spec, scope=scope: isolation_rules(
-                                           str(scope), spec["bridge"], peers, spec["internal"])))
+                                           str(scope), spec["bridge"], peers, spec["internal"], BRIDGE_GROUP)))
     repair = planner.repair_plan()
     if repair is not None:
         plans.append(repair)

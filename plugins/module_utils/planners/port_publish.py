@@ -185,8 +185,10 @@ def _refuse_overlaps(specs, keys, planner):
         if spec["state"] != "present":
             continue
         for other in existing.clashes(key):
-            raise ConflictError("%s is already published by another item (%s); remove that first"
-                                % (key, other), field(path, "host_port"))
+            theirs = planner.owner_of(str(Scope("publish", str(other))))
+            by = "project %r" % theirs if theirs and theirs != planner.owner else "another item"
+            raise ConflictError("%s is already published by %s (%s); remove that first"
+                                % (key, by, other), field(path, "host_port"))
 
 
 def _also_removed(spec, key, planner):
@@ -211,7 +213,7 @@ def plan_publishes(params, ctx):
     if netns is not None:
         validate.netns_name(netns, "netns")
     backend = open_backend(params["backend"], netns, ctx.stack)
-    planner = FirewallPlanner(backend)
+    planner = FirewallPlanner(backend, ctx.owner)
     _refuse_overlaps(specs, keys, planner)
     plans = []
     for (path, spec), key in zip(specs, keys):
@@ -220,9 +222,10 @@ def plan_publishes(params, ctx):
         if spec["state"] == "present":
             ident = ("publish", spec["protocol"], spec["host_ports"], spec["destination"],
                      spec["destination_ports"][0], spec["host_ip"], spec["bridge"], spec["local"], spec["localhost"])
+        # pruning removes exactly the keys an earlier run made, never others of the same port
+        also = () if ctx.pruning else _also_removed(spec, key, planner)
         plan = planner.plan_item(path or str(key), str(key), scope, ident,
-                                 lambda spec=spec, scope=scope: _rules(scope, spec),
-                                 _also_removed(spec, key, planner))
+                                 lambda spec=spec, scope=scope: _rules(scope, spec), also)
         if spec["state"] == "present" and spec["localhost"]:
             key_localnet = "net.ipv4.conf.%s.route_localnet" % spec["bridge"]
             if interface_exists(netns, spec["bridge"]):

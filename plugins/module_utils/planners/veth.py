@@ -11,16 +11,18 @@ converged in place.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 
 from ..common import validate
-from ..common.errors import ConflictError, ValidationError
+from ..common.errors import ConflictError, KernelError, ValidationError
 from ..engine.edge import field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
-from ..kernel.netlink import GROUP, MARK, is_ours, netns_exists, netns_path
-from .links import (address_steps, delete_link, parse_addresses, plan_link_batch, require_netns,
-                    sorted_addresses, where)
+from ..engine import owner as owners
+from ..kernel.netlink import GROUP, is_ours, mark, netns_exists, netns_path, owner_of, pyroute2
+from .links import (address_steps, delete_link, left_to_owner, ownership, parse_addresses, plan_link_batch,
+                    require_netns, sorted_addresses, where)
 
 ITEM_OPTIONS = dict(
     name=dict(type="str"),
@@ -121,7 +123,7 @@ def describe(ns, link, pns, peer_link):
         "addresses": sorted_addresses(ns.addresses().get(link["index"], ())),
         "peer_addresses": sorted_addresses(pns.addresses().get(peer_link["index"], ())),
         "peer_gateway": [gw for _v, gw in sorted(_gateways_of(pns, peer_link).items())],
-        "managed": is_ours(link),
+        "managed": is_ours(link), **({"project": owner_of(link)} if owner_of(link) else {}),
     }
 
 
@@ -141,7 +143,7 @@ def _find_peer(ns, link, pns):
     return None
 
 
-def plan_pair(kernel, key, path, spec, warnings=None):
+def plan_pair(kernel, key, path, spec, warnings=None, owner=None):
     ns = kernel.ns(spec["netns"])
     pns = kernel.ns(spec["peer_netns"])
     name, peer = spec["name"], spec["peer"]
@@ -164,6 +166,8 @@ def plan_pair(kernel, key, path, spec, warnings=None):
         peer_link = None  # peer renamed: re-create
     steps = []
     before = None
+    if link is not None and is_ours(link):
+        owners.check(owner, owner_of(link), "veth %r%s" % (name, where(ns)), key)
     if link is not None and peer_link is None:
         if not is_ours(link):
             raise ConflictError("veth %r exists%s but its peer is not %r in %s, and nsbridge did not create it"
@@ -178,12 +182,12 @@ def plan_pair(kernel, key, path, spec, warnings=None):
         raise ConflictError("interface %r already exists%s and is not the peer of %r"
                             % (peer, where(pns), name), field(path, "peer"))
     if link is None:
-        after = _after_new(ns, pns, spec)
-        steps += _create_steps(ns, pns, spec)
+        after = owners.tagged(_after_new(ns, pns, spec), owner)
+        steps += _create_steps(ns, pns, spec, owner)
     else:
         before = describe(ns, link, pns, peer_link)
         after = dict(before)
-        steps += _converge_steps(ns, pns, spec, link, peer_link, before, after)
+        steps += _converge_steps(ns, pns, spec, link, peer_link, before, after, owner)
     return ItemPlan(key, name, before, after, steps)
 
 
@@ -199,7 +203,7 @@ def _after_new(ns, pns, spec):
     }
 
 
-def _create_steps(ns, pns, spec):
+def _create_steps(ns, pns, spec, owner=None):
     name, peer = spec["name"], spec["peer"]
 
     def create():
@@ -227,7 +231,7 @@ def _create_steps(ns, pns, spec):
 
     steps = [Step("create veth %s%s with peer %s%s" % (name, where(ns), peer, where(pns)), create,
                   lambda: delete_link(ns, name))]
-    host_set = {"state": "up", "ifalias": MARK + ":veth"}
+    host_set = {"state": "up", "ifalias": mark("veth", owner)}
     if spec.get("bridge"):
         steps.append(Step("attach %s to %s and set it up" % (name, spec["bridge"]),
                           lambda: ns.call("set %s" % name, ns.ipr.link, "set", ifname=name,
@@ -239,7 +243,7 @@ def _create_steps(ns, pns, spec):
         steps.append(_hairpin_step(ns, name, True))
     steps.append(Step("set %s up%s" % (peer, where(pns)),
                       lambda: pns.call("set %s up" % peer, pns.ipr.link, "set", ifname=peer,
-                                       state="up", ifalias=MARK + ":veth-peer")))
+                                       state="up", ifalias=mark("veth-peer", owner))))
     steps += address_steps(ns, name, set(), spec["addresses"])
     steps += address_steps(pns, peer, set(), spec["peer_addresses"])
     for gateway in spec.get("peer_gateway") or []:
@@ -267,7 +271,7 @@ def _gateway_step(pns, peer, gateway, old):
     return Step("set default route via %s dev %s%s" % (gateway, peer, where(pns)), call, undo)
 
 
-def _converge_steps(ns, pns, spec, link, peer_link, before, after):
+def _converge_steps(ns, pns, spec, link, peer_link, before, after, owner=None):
     name, peer = spec["name"], spec["peer"]
     steps = []
     host, remote = {}, {}
@@ -290,8 +294,11 @@ def _converge_steps(ns, pns, spec, link, peer_link, before, after):
     if not link["up"]:
         host["state"] = "up"
         after["up"] = True
-    if is_ours(link) and not link.get("alias"):  # created by a run that was killed before it named it
-        host["ifalias"] = MARK + ":veth"
+    if is_ours(link):  # marked (a run killed before it named it left no alias) and claimed for a project
+        project = ownership(link, "veth", owner, "veth %r%s" % (name, where(ns)), spec["name"], host)
+        owners.tagged(after, project)
+        if owner_of(peer_link) != project and (peer_link.get("alias") or "").startswith("nsbridge"):
+            remote["ifalias"] = mark("veth-peer", project)
     if not peer_link["up"]:
         remote["state"] = "up"
         after["peer_up"] = True
@@ -315,15 +322,38 @@ def _converge_steps(ns, pns, spec, link, peer_link, before, after):
         if have.get(gateway.version) != str(gateway):
             steps.append(_gateway_step(pns, peer, gateway, have.get(gateway.version)))
             have[gateway.version] = str(gateway)
+    if spec.get("peer_gateway") is not None:
+        # exactly the gateways listed: a family's default route through this end that is no longer
+        # listed goes (a network's IPv6 side removed; the default route moved to another interface)
+        listed = {g.version for g in spec["peer_gateway"]}
+        for version in sorted(set(have) - listed):
+            steps.append(_no_gateway_step(pns, peer, version, have.pop(version)))
     after["peer_gateway"] = [gw for _v, gw in sorted(have.items())]
     return steps
+
+
+def _no_gateway_step(pns, peer, version, old):
+    family = socket.AF_INET if version == 4 else socket.AF_INET6
+    dst = "0.0.0.0/0" if version == 4 else "::/0"
+
+    def call():
+        try:
+            pns.ipr.route("del", dst=dst, family=family, gateway=old, oif=pns.index_of(peer))
+        except pyroute2().netlink.exceptions.NetlinkError as exc:
+            if exc.code not in (errno.ESRCH, errno.ENOENT):  # gone already (another route replaced it)
+                raise KernelError("remove default route via %s%s failed: %s" % (old, where(pns), os.strerror(exc.code)))
+
+    def undo():
+        pns.call("restore default route via %s" % old, pns.ipr.route, "replace", dst=dst, family=family,
+                 gateway=old, oif=pns.index_of(peer))
+    return Step("remove default route via %s dev %s%s" % (old, peer, where(pns)), call, undo)
 
 
 def _kv(changes):
     return ", ".join("%s=%s" % kv for kv in sorted(changes.items()))
 
 
-def plan_pair_absent(kernel, key, spec):
+def plan_pair_absent(kernel, key, spec, owner=None):
     name = spec["name"]
     if spec.get("netns") is not None and not netns_exists(spec["netns"]):
         return ItemPlan(key, name, None, None)
@@ -335,6 +365,9 @@ def plan_pair_absent(kernel, key, spec):
     if link["kind"] != "veth" or not is_ours(link):
         return ItemPlan(key, name, before, before, warnings=[
             "%r%s was not created by nsbridge.network.veth; left in place" % (name, where(ns))])
+    kept = left_to_owner(key, name, before, link, owner, "veth %r%s" % (name, where(ns)))
+    if kept is not None:
+        return kept
     return ItemPlan(key, name, before, None, [
         Step("delete veth %s%s (and its peer)" % (name, where(ns)), lambda: delete_link(ns, name)),
     ])

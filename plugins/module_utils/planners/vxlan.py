@@ -18,8 +18,9 @@ from ..common import validate
 from ..common.errors import ConflictError, ValidationError
 from ..engine.edge import field
 from ..engine.reconcile import ItemPlan, Planned, Step
-from ..kernel.netlink import GROUP, MARK, is_ours, Kernel
-from .links import address_steps, delete_link, parse_addresses, sorted_addresses, where
+from ..engine import owner as owners
+from ..kernel.netlink import GROUP, Kernel, is_ours, mark, owner_of
+from .links import address_steps, delete_link, left_to_owner, ownership, parse_addresses, sorted_addresses, where
 
 AF_BRIDGE = 7
 NUD_PERMANENT = 0x80
@@ -88,7 +89,11 @@ def plan_vxlan(params, ctx):
         if not is_ours(link):
             return Planned([ItemPlan(name, name, {"name": name}, {"name": name}, warnings=[
                 "%r%s was not created by nsbridge; left in place" % (name, where(ns))])])
-        return Planned([ItemPlan(name, name, {"name": name, "vni": link.get("vni")}, None, [
+        before = owners.tagged({"name": name, "vni": link.get("vni")}, owner_of(link))
+        kept = left_to_owner(name, name, before, link, ctx.owner, "vxlan %r%s" % (name, where(ns)))
+        if kept is not None:
+            return Planned([kept])
+        return Planned([ItemPlan(name, name, before, None, [
             Step("delete vxlan %s%s" % (name, where(ns)),
                  lambda: delete_link(ns, name))])])
 
@@ -104,7 +109,10 @@ def plan_vxlan(params, ctx):
              "mtu": spec.get("mtu"), "mac": spec.get("mac"),
              "addresses": sorted_addresses(str(a) for a in spec["addresses"] or []),
              "peers": sorted(spec["peers"], key=lambda p: p["mac"])}
+    owners.tagged(after, ctx.owner)
     steps = []
+    if link is not None and is_ours(link):
+        owners.check(ctx.owner, owner_of(link), "vxlan %r%s" % (name, where(ns)), "name")
     if link is not None and (link.get("vni") != spec["vni"] or link.get("vxlan_local") != spec["local"]
                              or link.get("vxlan_port") != spec["port"]):
         if not is_ours(link):
@@ -130,7 +138,7 @@ def plan_vxlan(params, ctx):
         steps.append(Step("create vxlan %s vni %d local %s%s" % (name, spec["vni"], spec["local"], where(ns)), make,
                           lambda: delete_link(ns, name)))
         steps.append(Step("set %s up" % name, lambda: ns.call("set %s up" % name, ns.ipr.link, "set", ifname=name,
-                                                              state="up", ifalias=MARK + ":vxlan")))
+                                                              state="up", ifalias=mark("vxlan", ctx.owner))))
         steps += address_steps(ns, name, set(), spec["addresses"])
         have_arp, have_fdb = {}, {}
     else:
@@ -143,7 +151,10 @@ def plan_vxlan(params, ctx):
                   "port": link.get("vxlan_port"), "mtu": link["mtu"], "mac": link["mac"],
                   "addresses": sorted_addresses(ns.addresses().get(index, ())),
                   "peers": describe_peers(have_arp, have_fdb)}
+        owners.tagged(before, owner_of(link))
         changes = {}
+        if is_ours(link):
+            owners.tagged(after, ownership(link, "vxlan", ctx.owner, "vxlan %r" % name, "name", changes))
         if spec.get("mtu") and link["mtu"] != spec["mtu"]:
             changes["mtu"] = spec["mtu"]
         if spec.get("mac") and link["mac"] != spec["mac"]:

@@ -20,6 +20,7 @@ import time
 
 from ..common import validate
 from ..common.errors import KernelError, ValidationError
+from ..engine import owner as owners
 from ..engine.edge import batch_items, field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import netns_exists, netns_path
@@ -150,7 +151,14 @@ def _alive_in(groups):
     return False
 
 
-def _start(name, netns, command, orphaned=()):
+def _write_record(name, record):
+    path = os.path.join(WORKLOAD_DIR, name + ".pid")
+    with open(path + ".tmp", "w") as f:
+        json.dump(record, f)
+    os.replace(path + ".tmp", path)
+
+
+def _start(name, netns, command, orphaned=(), owner=None):
     os.makedirs(WORKLOAD_DIR, exist_ok=True)
     _kill_groups(orphaned)
     log_path = os.path.join(WORKLOAD_DIR, name + ".log")
@@ -166,10 +174,9 @@ def _start(name, netns, command, orphaned=()):
         raise KernelError("workload %r exited at once (status %s): %s" % (name, proc.returncode, tail.strip()))
     record = {"pid": proc.pid, "start": _start_time(proc.pid), "digest": _digest(netns, command),
               "netns": netns, "command": command, "inode": netns_inode(netns)}
-    path = os.path.join(WORKLOAD_DIR, name + ".pid")
-    with open(path + ".tmp", "w") as f:
-        json.dump(record, f)
-    os.replace(path + ".tmp", path)
+    if owner:
+        record["project"] = owner
+    _write_record(name, record)
 
 
 def plan_workloads(params, ctx):
@@ -193,8 +200,14 @@ def plan_workloads(params, ctx):
         name = spec["name"]
         record = records[name]
         orphaned = sorted(marked.get(name, ())) if record is None else []
-        before = {"name": name, "netns": record["netns"], "command": record["command"], "pid": record["pid"]} \
-            if record else None
+        before = owners.tagged({"name": name, "netns": record["netns"], "command": record["command"],
+                                "pid": record["pid"]}, record.get("project")) if record else None
+        if record and spec["state"] == "present":
+            owners.check(ctx.owner, record.get("project"), "workload %r" % name, path or name)
+        if record and spec["state"] == "absent" and not owners.removable(ctx.owner, record.get("project")):
+            plans.append(ItemPlan(path or name, name, before, before, warnings=[
+                owners.left_warning(ctx.owner, record.get("project"), "workload %r" % name)]))
+            continue
         if spec["state"] == "absent":
             steps = [Step("stop workload %s (pid %d)" % (name, record["pid"]), lambda r=record, n=name: _stop(r, n))] \
                 if record else []
@@ -203,15 +216,21 @@ def plan_workloads(params, ctx):
                                   % (name, ", ".join(map(str, orphaned))), lambda o=orphaned: _kill_groups(o)))
             plans.append(ItemPlan(path or name, name, before, None, steps))
             continue
-        after = {"name": name, "netns": spec["netns"], "command": spec["command"]}
+        after = owners.tagged({"name": name, "netns": spec["netns"], "command": spec["command"]},
+                              ctx.owner or (record or {}).get("project"))
         steps = []
         if record and record.get("digest") == _digest(spec["netns"], spec["command"]) and not record.get("stale"):
             after["pid"] = record["pid"]
+            if owners.claims(ctx.owner, record.get("project")):
+                claimed = dict(record, project=ctx.owner)
+                claimed.pop("stale", None)
+                steps.append(Step("mark workload %s as project %s's" % (name, ctx.owner),
+                                  lambda n=name, r=claimed: _write_record(n, r)))
         else:
             if record:
                 why = "its namespace was made anew" if record.get("stale") else "command changed"
                 steps.append(Step("stop workload %s (%s)" % (name, why), lambda r=record, n=name: _stop(r, n)))
             steps.append(Step("start %s in %s: %s" % (name, spec["netns"], spec["command"]),
-                              lambda s=spec, o=orphaned: _start(s["name"], s["netns"], s["command"], o)))
+                              lambda s=spec, o=orphaned: _start(s["name"], s["netns"], s["command"], o, ctx.owner)))
         plans.append(ItemPlan(path or name, name, before, after, steps))
     return Planned(plans)

@@ -75,3 +75,20 @@ def fleet_network(me, settings):
     if settings.get("cidr6"):
         network["subnet6"] = me["subnet6"]
     return network
+
+
+PROJECT_LABEL = "io.nsbridge.project"
+
+
+def image_calls(plan, state, persist, project, gone=()):
+    """The containers role's podman containers (one containers.podman.podman_containers call each way):
+    ``run`` after the namespaces exist, ``remove`` -- on absent all of them, and ``gone``, the ones an
+    earlier run made that the variables no longer describe (apply's ``external_orphans``).  Each is
+    labelled with the project.  With persistence podman's restart policy brings them back at boot
+    (podman-restart.service runs after nsbridge-restore.service); without, they stay down."""
+    label = {PROJECT_LABEL: project}
+    if state == "absent":
+        remove = [{"name": i["name"], "state": "absent"} for i in plan["images"]]
+        return {"run": [], "remove": remove + [{"name": n, "state": "absent"} for n in sorted(gone)]}
+    run = [dict(i, label=label, restart_policy="always" if persist else "no") for i in plan["images"]]
+    return {"run": run, "remove": [{"name": n, "state": "absent"} for n in sorted(gone)]}
