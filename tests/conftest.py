@@ -133,6 +133,9 @@ class Sandbox:
         for name in self.namespaces():
             if netlink.netns_exists(name):  # not a bare file a killed creation left
                 forget_netns(name)
+        # the names files of the sandbox's namespaces (planners.names), if a test left them
+        for folder in glob.glob("/etc/netns/%s*" % self.prefix):
+            shutil.rmtree(folder, ignore_errors=True)
         # the ownership records the modules kept for a sandbox namespace (calls.ownership.state_root)
         for folder in glob.glob("/var/lib/nsbridge/netns/%s*" % self.prefix):
             shutil.rmtree(folder, ignore_errors=True)

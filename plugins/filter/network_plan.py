@@ -23,7 +23,7 @@ description:
     C(-p 8080:80) on a dual-stack network); C([::]:8080:80) or C(0.0.0.0:8080:80) selects one.
   - A container's C(eth0) gets the MAC Docker derives from its address (C(02:42) and the last four octets),
     so re-creating the interface does not leave stale ARP or NDP entries for it behind.
-positional: containers, runtime, state, backend, project
+positional: containers, runtime, state, backend, project, resolv_from
 options:
   _input:
     description: The networks (C(nsbridge_networks)).
@@ -53,6 +53,11 @@ options:
     type: str
     default: default
     version_added: "0.4.0"
+  resolv_from:
+    description: Where the containers' upstream resolvers are read on the host, in order (C(nsbridge_resolv_from)).
+    type: list
+    elements: path
+    version_added: "0.4.0"
 '''
 
 EXAMPLES = r'''
@@ -62,7 +67,8 @@ plan: "{{ nsbridge_networks | nsbridge.network.network_plan(nsbridge_containers)
 RETURN = r'''
 _value:
   description:
-    - C(namespaces), C(bridges), C(masquerades), C(isolation), C(pairs), C(ports), C(workloads), C(summary), and
+    - C(namespaces), C(bridges), C(masquerades), C(isolation), C(pairs), C(ports), C(workloads), C(names) (items
+      for C(nsbridge.network.names) - each namespace's hosts entries and resolvers), C(summary), and
       C(images) (items for C(containers.podman.podman_containers)).
     - C(network_calls) and C(container_calls), the module calls of the C(bridge_network) and C(containers) roles for
       I(state), in the order C(nsbridge.network.apply) runs them; C(image_names), the image-based containers as
@@ -83,7 +89,8 @@ class PlanError(AnsibleFilterError):
     pass
 
 
-def network_plan(networks, containers=None, runtime="podman", state="present", backend="auto", project="default"):
+def network_plan(networks, containers=None, runtime="podman", state="present", backend="auto", project="default",
+                 resolv_from=None):
     """The roles' variables, checked and turned into module batches (module_utils/roles/network.py),
     with each role's module calls (module_utils/roles/calls.py)."""
     try:
@@ -92,7 +99,7 @@ def network_plan(networks, containers=None, runtime="podman", state="present", b
     except ValidationError as exc:
         raise PlanError("nsbridge.network roles: %s" % exc) from None
     plan["network_calls"] = network_calls(plan, state, backend)
-    plan["container_calls"] = container_calls(plan, state, backend)
+    plan["container_calls"] = container_calls(plan, state, backend, resolv_from)
     plan["image_names"] = ["podman:" + i["name"] for i in plan["images"]]
     return plan
 

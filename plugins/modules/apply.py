@@ -37,7 +37,7 @@ options:
         description: The module's short name.
         type: str
         required: true
-        choices: [bridge, veth, netns, nat_masquerade, port_publish, network_isolation, workload, route, vxlan]
+        choices: [bridge, veth, netns, nat_masquerade, port_publish, network_isolation, workload, route, vxlan, names]
       args:
         description: The module's arguments, as a task would pass them.
         type: dict

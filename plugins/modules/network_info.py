@@ -45,7 +45,7 @@ options:
         description: The module's short name.
         type: str
         required: true
-        choices: [bridge, veth, netns, nat_masquerade, port_publish, network_isolation, workload, route, vxlan]
+        choices: [bridge, veth, netns, nat_masquerade, port_publish, network_isolation, workload, route, vxlan, names]
       args:
         description: The module's arguments.
         type: dict
@@ -132,6 +132,11 @@ containers:
         via: {description: "Next hop (null for on-link).", type: str}
         dev: {description: "Outgoing interface.", type: str}
         family: {description: "4 or 6.", type: int}
+    names:
+      description: The files nsbridge.network.names keeps for it in C(/etc/netns/NAME) (C(hosts), C(resolv.conf)).
+      type: list
+      elements: str
+      version_added: "0.4.0"
     workloads:
       description: Workloads nsbridge.network.workload runs in it.
       type: list

@@ -26,9 +26,11 @@ def test_plan_shapes_every_module_batch():
     assert web1["name"] == host_ifname("web1") and len(web1["name"]) <= 15
     assert web1["peer_addresses"] == ["10.10.0.10/16"] and web1["peer_gateway"] == ["10.10.0.1"]
     assert web1["peer_mac"] == "02:42:0a:0a:00:0a", "Docker's MAC from the address: stable when eth0 is re-created"
-    assert "peer_gateway" not in plan["pairs"][1], "an internal network has no gateway"
+    assert plan["pairs"][1]["peer_gateway"] == [], "an internal network has no gateway (and none is left)"
     assert plan["ports"][1] == {"host_port": "9000-9001", "destination": "10.10.0.10", "destination_port": "90-91",
-                                "protocol": "udp", "bridge": "br0", "host_ip": "127.0.0.1"}
+                                "protocol": "udp", "bridge": "br0", "host_ip": "127.0.0.1", "localhost": True,
+                                "local": False}, "127.0.0.1 answers on the host's loopback (route_localnet)"
+    assert plan["ports"][0]["localhost"] is True and "local" not in plan["ports"][0], "every address: loopback too"
     assert {"name": "sidecar", "netns": "web1", "command": "sleep 1000"} in plan["workloads"]
 
 
@@ -79,11 +81,12 @@ def test_image_containers_run_under_podman_in_their_namespaces():
         {"name": "side", "network": "container:web", "image": "localhost/tool", "command": "sleep 1d"},
         {"name": "plain", "network": "front", "command": "sleep 1d"},
     ])
+    names = ["/etc/netns/web/hosts:/etc/hosts:ro", "/etc/netns/web/resolv.conf:/etc/resolv.conf:ro"]
     assert plan["images"] == [
         {"name": "web", "image": "localhost/web:1", "network": ["ns:/run/netns/web"], "state": "started",
-         "command": ["httpd", "-f"], "env": {"A": "1"}, "volume": ["/srv/www:/www:ro"]},
+         "command": ["httpd", "-f"], "env": {"A": "1"}, "volume": ["/srv/www:/www:ro"] + names},
         {"name": "side", "image": "localhost/tool", "network": ["ns:/run/netns/web"], "state": "started",
-         "command": "sleep 1d"}]
+         "command": "sleep 1d", "volume": names}]
     assert [w["name"] for w in plan["workloads"]] == ["plain"], "an image container is not a workload"
     assert plan["namespaces"] == ["web", "plain"] and plan["ports"][0]["destination"]
 
@@ -167,6 +170,8 @@ def test_ipv6_allocation_is_stable_and_renumbers_nobody():
     (DUAL, [{"name": "a", "network": "six", "publish": ["0.0.0.0:80:80"]}],
      "container 'a'.publish[0]: the container has no IPv4 address to publish to"),
     (DUAL, [{"name": "a", "network": "front", "publish": ["[fd00::zz]:80:80"]}], "container 'a'.publish[0]"),
+    (DUAL, [{"name": "a", "network": "front", "publish": ["[::1]:80:80"]}],
+     "container 'a'.publish[0]: ::1: a port is published on the host's loopback as 127.0.0.1 only"),
     (DUAL, [{"name": "a", "network": "front", "publish": ["[::]:80:80"]}, {"name": "b", "network": "front",
                                                                            "publish": ["80:81"]}],
      "container 'b'.publish[0]: host port 80/tcp (IPv6) is also published by container 'a'"),
@@ -174,4 +179,67 @@ def test_ipv6_allocation_is_stable_and_renumbers_nobody():
 def test_ipv6_errors_name_the_variable(networks, containers, text):
     with pytest.raises(PlanError) as err:
         network_plan(networks, containers)
+    assert text in str(err.value), str(err.value)
+
+
+MULTI = [{"name": "front", "bridge": "br0", "subnet": "10.10.0.0/16", "subnet6": "fd00:10::/64"},
+         {"name": "back", "subnet": "172.30.0.0/24", "subnet6": "fd00:30::/64"},
+         {"name": "secret", "subnet": "172.31.0.0/24", "internal": True}]
+
+
+def test_several_networks_interfaces_routes_and_ports():
+    plan = network_plan(MULTI, [
+        {"name": "proxy", "networks": ["front", {"name": "back", "ip": "172.30.0.5", "aliases": ["gw"],
+                                                 "gw_priority": 10}, "secret"], "publish": ["8080:80"]},
+        {"name": "app", "network": "front", "aliases": ["api"]},
+        {"name": "db", "networks": [{"name": "secret", "gw_priority": 100}, "back"]},
+    ])
+    proxy = [p for p in plan["pairs"] if p["peer_netns"] == "proxy"]
+    assert [p["peer"] for p in proxy] == ["eth0", "eth1", "eth2"]
+    assert proxy[0]["name"] == host_ifname("proxy"), "eth0's host end keeps the name it had with one network"
+    assert len({p["name"] for p in plan["pairs"]}) == len(plan["pairs"])
+    assert [p["peer_gateway"] for p in proxy] == [[], ["172.30.0.1", "fd00:30::1"], []], "highest gw_priority"
+    db = [p for p in plan["pairs"] if p["peer_netns"] == "db"]
+    assert [p["peer_gateway"] for p in db] == [[], ["172.30.0.1", "fd00:30::1"]], "never through an internal network"
+    assert {(p["destination"], p["bridge"]) for p in plan["ports"]} == {("172.30.0.5", "nsb-back"),
+                                                                         (proxy[1]["peer_addresses"][1].split("/")[0],
+                                                                          "nsb-back")}, "ports on the default route"
+    names = {n["netns"]: n for n in plan["names"]}
+    entries = {name: e["address"] for e in names["proxy"]["hosts"] for name in e["names"] if ":" not in e["address"]}
+    app_ip = next(s for s in plan["summary"] if s["name"] == "app")["ip"]
+    assert entries["app"] == entries["api"] == entries["api.front"] == app_ip
+    assert entries["gw"] == entries["proxy.back"] == "172.30.0.5" and entries["proxy"] != "172.30.0.5", \
+        "its own name on its first network"
+    assert entries["host.containers.internal"] == "172.30.0.1"
+    assert "db" not in {n for e in names["app"]["hosts"] for n in e["names"]}, "no shared network, no name"
+    assert names["app"]["resolv"] == "upstream" and names["db"]["resolv"] == "upstream"
+    summary = next(s for s in plan["summary"] if s["name"] == "proxy")
+    assert summary["ip"] == "172.30.0.5" and [n["interface"] for n in summary["networks"]] == ["eth0", "eth1", "eth2"]
+
+
+def test_an_internal_only_container_gets_no_resolvers_and_no_route():
+    plan = network_plan(MULTI, [{"name": "vault", "network": "secret"}])
+    assert plan["names"][0]["resolv"] == "none" and plan["pairs"][0]["peer_gateway"] == []
+
+
+@pytest.mark.parametrize("containers,text", [
+    ([{"name": "a", "network": "front", "networks": ["back"]}], "container 'a'.networks: give network or networks"),
+    ([{"name": "a", "networks": ["front", "front"]}], "container 'a'.networks[1].name: network 'front' is also networks[0]"),
+    ([{"name": "a", "networks": ["nope"]}], "container 'a'.networks[0].name: unknown network 'nope'"),
+    ([{"name": "a", "networks": []}], "container 'a'.networks: must be a non-empty list"),
+    ([{"name": "a", "networks": ["front"], "ip": "10.10.0.5"}], "container 'a'.ip: with networks, give it per network"),
+    ([{"name": "a", "networks": [{"name": "front", "gw_priority": "high"}]}], "networks[0].gw_priority: 'high' is not"),
+    ([{"name": "a", "networks": [{"name": "front", "alias": ["x"]}]}], "networks[0]: unknown key 'alias'"),
+    ([{"name": "a", "network": "front"}, {"name": "b", "network": "front", "aliases": ["a"]}],
+     "container 'b'.aliases: alias 'a' is also the name of container 'a' on network 'front'"),
+    ([{"name": "a", "network": "front", "aliases": ["x"]}, {"name": "b", "networks": [{"name": "front", "aliases": ["x"]}]}],
+     "container 'b'.networks[0].aliases: alias 'x' is also an alias of container 'a' on network 'front'"),
+    ([{"name": "a", "network": "none", "aliases": ["x"]}], "container 'a'.aliases: only a container on a network"),
+    ([{"name": "a", "networks": [{"name": "front", "ip": "172.30.0.9"}]}],
+     "container 'a'.networks[0].ip: 172.30.0.9 is outside network 'front'"),
+    ([{"name": "a", "networks": ["front"] * 65}], "65 networks: a container has at most 64 interfaces"),
+])
+def test_several_networks_errors_name_the_container_key_and_other_party(containers, text):
+    with pytest.raises(PlanError) as err:
+        network_plan(MULTI, containers)
     assert text in str(err.value), str(err.value)

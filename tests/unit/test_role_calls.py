@@ -30,20 +30,22 @@ def test_a_module_with_nothing_to_do_is_not_called():
     internal_only = [{"name": "back", "subnet": "172.30.0.0/24", "internal": True}]
     plan = network_plan(internal_only, [{"name": "solo", "network": "none"}])
     assert modules(plan["network_calls"]) == ["bridge", "network_isolation"], "internal: no masquerade"
-    assert modules(plan["container_calls"]) == ["netns"], "no pair, no port, no workload"
+    assert modules(plan["container_calls"]) == ["netns", "names"], "no pair, no port, no workload"
     assert network_calls({"bridges": [], "masquerades": [], "isolation": []}, "present", "auto") == []
-    empty = {"namespaces": [], "pairs": [], "ports": [], "workloads": []}
+    empty = {"namespaces": [], "pairs": [], "ports": [], "workloads": [], "names": []}
     assert container_calls(empty, "present", "auto") == [] and container_calls(empty, "absent", "auto") == []
 
 
 def test_containers_role_order_both_ways():
     plan = network_plan(NETS, CONTAINERS, backend="iptables")
     present = plan["container_calls"]
-    assert modules(present) == ["netns", "veth", "port_publish", "workload"]
+    assert modules(present) == ["netns", "veth", "names", "port_publish", "workload"]
     assert present[0]["args"] == {"name": ["web1", "db"]}
-    assert present[2]["args"] == {"ports": plan["ports"], "backend": "iptables"}
+    assert present[3]["args"] == {"ports": plan["ports"], "backend": "iptables"}
+    assert present[2]["args"] == {"namespaces": plan["names"]}
     absent = network_plan(NETS, CONTAINERS, state="absent", backend="iptables")["container_calls"]
-    assert modules(absent) == ["workload", "port_publish", "veth", "netns"], "workloads stop before their namespace goes"
+    assert modules(absent) == ["workload", "port_publish", "names", "veth", "netns"], \
+        "workloads stop before their namespace goes"
     assert all(c["args"]["state"] == "absent" for c in absent)
     assert absent[1]["args"]["backend"] == "iptables"
 

@@ -72,6 +72,14 @@ def _route():
     return spec, p.plan_routes, "routes"
 
 
+def _names():
+    from ..planners import names as p
+    spec = batch_spec(p.ITEM_OPTIONS, "netns", "namespaces",
+                      upstream_from=dict(type="list", elements="path", default=list(p.UPSTREAM_FROM)),
+                      root=dict(type="path", default=p.ROOT))
+    return spec, p.plan_names, "names"
+
+
 def _vxlan():
     from ..planners import vxlan as p
     return _plain(**p.OPTIONS), p.plan_vxlan, "vxlan"
@@ -87,6 +95,7 @@ ENTRIES = {
     "workload": _workload,
     "route": _route,
     "vxlan": _vxlan,
+    "names": _names,
 }
 
 

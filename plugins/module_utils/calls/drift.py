@@ -21,6 +21,7 @@ _REPORTED = {
     "network_isolation": lambda r: [i["bridge"] for i in r["isolation"]],
     "route": lambda r: [x["dst"] for x in r["routes"]],
     "vxlan": lambda r: [v["name"] for v in r["vxlan"]],
+    "names": lambda r: [c["name"] for c in r["containers"] if c.get("names")],
 }
 
 

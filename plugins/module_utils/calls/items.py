@@ -22,13 +22,13 @@ from ..firewall.planner import FirewallPlanner
 from ..firewall.registry import by_name
 from ..firewall.rules import Scope
 from ..kernel.netlink import Kernel, is_ours, list_netns, netns_exists, owner_of
-from ..planners import port_publish, workload
+from ..planners import names, port_publish, workload
 
 # modules whose objects go first when several go: what stands on something before what it stands on
-REMOVAL_ORDER = ("workload", "port_publish", "network_isolation", "nat_masquerade", "route", "veth", "vxlan",
-                 "bridge", "netns")
+REMOVAL_ORDER = ("workload", "port_publish", "network_isolation", "nat_masquerade", "route", "names", "veth",
+                 "vxlan", "bridge", "netns")
 # batch modules: the list option and the item options (a call's items; the single form is one item)
-_BATCH = {"bridge": "bridges", "veth": "pairs", "workload": "workloads", "route": "routes",
+_BATCH = {"bridge": "bridges", "veth": "pairs", "workload": "workloads", "route": "routes", "names": "namespaces",
           "port_publish": "ports", "nat_masquerade": "networks", "network_isolation": "networks"}
 _FIREWALL = ("port_publish", "nat_masquerade", "network_isolation")
 EXTERNAL = "external"  # what a caller makes by other means and names for the record (podman:NAME)
@@ -74,6 +74,8 @@ def _identity(module, item, call):
         return ident(module, item.get("netns"), item["name"]), keep
     if module == "workload":
         return ident(module, item["name"]), {"name": item["name"], "netns": item.get("netns")}
+    if module == "names":
+        return ident(module, item["netns"]), {"netns": item["netns"]}
     if module == "route":
         dst = validate.network(item["dst"], "dst")
         metric = item.get("metric") or (1024 if dst.version == 6 else 0)
@@ -152,6 +154,8 @@ def describe(entries, known):
             by_netns.setdefault(item["peer_netns"], []).append("veth " + item["name"])
         elif module == "workload" and item.get("netns") in namespaces:
             by_netns.setdefault(item["netns"], []).append("workload " + item["name"])
+        elif module == "names" and item["netns"] in namespaces:
+            by_netns.setdefault(item["netns"], []).append("names")
         elif module == EXTERNAL and item["name"].partition(":")[2] in namespaces:
             by_netns.setdefault(item["name"].partition(":")[2], []).append("%s container" % item["name"].partition(":")[0])
         elif module == "port_publish" and owner_of_address.get(item.get("destination")) in namespaces:
@@ -163,7 +167,7 @@ def describe(entries, known):
                 "masquerade " + item["source"] if module == "nat_masquerade" else "isolation")
         else:
             rest.append(_one(module, key, item, owner_of_address))
-    order = ("namespace", "veth", "workload", "published", "podman", "bridge", "masquerade", "isolation")
+    order = ("namespace", "veth", "names", "workload", "published", "podman", "bridge", "masquerade", "isolation")
     for parts in list(by_netns.values()) + list(by_bridge.values()):
         parts.sort(key=lambda part: next((i for i, k in enumerate(order) if part.startswith(k)), len(order)))
     lines = ["container %s (%s)" % (name, ", ".join(parts)) for name, parts in sorted(by_netns.items())]
@@ -181,6 +185,8 @@ def _one(module, key, item, owner_of_address):
         return "isolation of bridge %s" % item["bridge"]
     if module == "route":
         return "route %s" % item["dst"]
+    if module == "names":
+        return "names of namespace %s" % item["netns"]
     if module == EXTERNAL:
         return "%s container %s" % tuple(item["name"].split(":", 1)) if ":" in item["name"] else item["name"]
     return "%s %s" % ({"workload": "workload", "veth": "veth", "vxlan": "vxlan device"}.get(module, module),
@@ -212,13 +218,18 @@ def scan(project, modules, netns_of):
                                                                         {})
     if "workload" in modules:
         try:
-            names = [n[:-4] for n in os.listdir(workload.WORKLOAD_DIR) if n.endswith(".pid")]
+            recorded = [n[:-4] for n in os.listdir(workload.WORKLOAD_DIR) if n.endswith(".pid")]
         except FileNotFoundError:
-            names = []
-        for name in names:
+            recorded = []
+        for name in recorded:
             record = workload.read_record(name)
             if record and record.get("project") == project:
                 found[ident("workload", name)] = ("workload", {"name": name, "netns": record.get("netns")}, {})
+    if "names" in modules:
+        root = names.ROOT
+        for netns in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+            if names.project_of(os.path.join(root, netns)) == project:
+                found[ident("names", netns)] = ("names", {"netns": netns}, {})
     for module in (m for m in _FIREWALL if m in modules):
         for netns, backend in sorted(set(netns_of.get(module, [])), key=str):
             found.update(_scan_rules(project, module, netns, backend))

@@ -24,6 +24,7 @@ from ..firewall.registry import BACKENDS
 from ..firewall.rules import Scope, parse_comment
 from ..kernel.netlink import Namespace, is_ours, list_netns, netns_exists, netns_path, owner_of, stale_netns
 from ..kernel.rtnl_reader import AF_BRIDGE
+from ..planners.names import files_of as names_files
 from ..planners.port_publish import PublishKey
 from ..planners.route import RTPROT_NSBRIDGE
 from ..planners.vxlan import NUD_PERMANENT, describe_peers
@@ -128,7 +129,8 @@ def _container(name, seen, host, workloads):
                        "dev": dev["ifname"] if dev else None,
                        "family": 4 if route["family"] == socket.AF_INET else 6})
     routes.sort(key=lambda r: (r["family"], r["dst"] != "default", r["dst"]))
-    return {"name": name, "interfaces": interfaces, "routes": routes, "workloads": workloads.get(name, [])}
+    return {"name": name, "interfaces": interfaces, "routes": routes, "workloads": workloads.get(name, []),
+            "names": names_files(name)}
 
 
 def _containers(names, bridges, include_foreign, host):

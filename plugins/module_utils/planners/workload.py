@@ -24,6 +24,7 @@ from ..engine import owner as owners
 from ..engine.edge import batch_items, field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import netns_exists, netns_path
+from .names import files_of
 
 ITEM_OPTIONS = dict(name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"))
 ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
@@ -82,24 +83,33 @@ def stop(record, name):
 
 
 def _stop(record, name):
+    _terminate(record)
+    _wait_gone([(record, name)])
+
+
+def _terminate(record):
     try:
         os.killpg(record["pid"], signal.SIGTERM)
     except ProcessLookupError:
         pass
-    for _attempt in range(50):
-        if _start_time(record["pid"]) != record["start"]:
-            break
-        time.sleep(0.05)
-    else:
-        try:
-            os.killpg(record["pid"], signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    for suffix in (".pid", ".log"):
-        try:
-            os.unlink(os.path.join(WORKLOAD_DIR, name + suffix))
-        except FileNotFoundError:
-            pass
+
+
+def _wait_gone(stopping, grace=2.5):
+    """Wait for the process groups of every (record, name) sent SIGTERM to be gone -- every process
+    of it, not only its leader (a server's port is free only when the server is) -- together, with one
+    look through /proc per round; SIGKILL what is left after ``grace`` seconds; forget them."""
+    groups = {r["pid"] for r, _n in stopping if r.get("pid")}
+    deadline = time.monotonic() + grace
+    while groups and _alive_in(groups) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if groups and _alive_in(groups):
+        _kill_groups(groups)
+    for _record, name in stopping:
+        for suffix in (".pid", ".log"):
+            try:
+                os.unlink(os.path.join(WORKLOAD_DIR, name + suffix))
+            except FileNotFoundError:
+                pass
 
 
 def marked_groups():
@@ -158,25 +168,69 @@ def _write_record(name, record):
     os.replace(path + ".tmp", path)
 
 
-def _start(name, netns, command, orphaned=(), owner=None):
+def _launch(name, netns, command, owner=None):
+    """Start one workload and record it at once (a run killed right after still knows it); its
+    first 0.2 s are checked together with the others' (see _Batch)."""
     os.makedirs(WORKLOAD_DIR, exist_ok=True)
-    _kill_groups(orphaned)
     log_path = os.path.join(WORKLOAD_DIR, name + ".log")
     env = dict(os.environ, **{MARKER: name})
     with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         # its own session, no inherited pipes: it outlives this module and Ansible does not wait for it
         proc = subprocess.Popen(["ip", "netns", "exec", netns, "sh", "-c", command], stdin=devnull,
                                 stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd="/", env=env)
-    time.sleep(0.2)
-    if proc.poll() is not None:
-        with open(log_path, "rb") as log:
-            tail = log.read()[-400:].decode(errors="replace")
-        raise KernelError("workload %r exited at once (status %s): %s" % (name, proc.returncode, tail.strip()))
     record = {"pid": proc.pid, "start": _start_time(proc.pid), "digest": _digest(netns, command),
-              "netns": netns, "command": command, "inode": netns_inode(netns)}
+              "netns": netns, "command": command, "inode": netns_inode(netns), "files": files_of(netns)}
     if owner:
         record["project"] = owner
     _write_record(name, record)
+    return proc, log_path
+
+
+class _Batch:
+    """A call's stops and starts, done together: every stop is signalled in its item's step and
+    waited for once; every start waits for the stops (a restarted server must find its port free),
+    then all start at once and are checked once, 0.2 s later, for having exited at once (100 starts
+    cost one pause, not a hundred)."""
+
+    SETTLE = 0.2
+
+    def __init__(self):
+        self.stopping, self.orphaned, self.starting = [], [], []
+
+    def stop(self, record, name):
+        _terminate(record)
+        self.stopping.append((record, name))
+
+    def start(self, spec, orphaned, owner):
+        self.orphaned += orphaned
+        self.starting.append((spec, owner))
+
+    def describe(self):
+        parts = []
+        if self.stopping_planned:
+            parts.append("wait for %d stopped workload%s" % (self.stopping_planned, "s"[:self.stopping_planned > 1]))
+        if self.starting_planned:
+            parts.append("start %d workload%s together and check them %.1f s later"
+                         % (self.starting_planned, "s"[:self.starting_planned > 1], self.SETTLE))
+        return "; ".join(parts)
+
+    def run(self):
+        _wait_gone(self.stopping)
+        _kill_groups(sorted(set(self.orphaned)))
+        launched = [(spec["name"],) + _launch(spec["name"], spec["netns"], spec["command"], owner)
+                    for spec, owner in self.starting]
+        if not launched:
+            return
+        time.sleep(self.SETTLE)
+        failed = []
+        for name, proc, log_path in launched:
+            if proc.poll() is not None:
+                with open(log_path, "rb") as log:
+                    tail = log.read()[-400:].decode(errors="replace")
+                failed.append("workload %r exited at once (status %s): %s" % (name, proc.returncode, tail.strip()))
+                _wait_gone([(read_record(name) or {"pid": proc.pid, "start": None}, name)], grace=0)
+        if failed:
+            raise KernelError("; ".join(failed))
 
 
 def plan_workloads(params, ctx):
@@ -195,6 +249,7 @@ def plan_workloads(params, ctx):
     validate.unique(specs, lambda ps: ps[1]["name"], lambda i: field(specs[i][0], "name"), "workload")
     records = {spec["name"]: observe(spec["name"]) for _path, spec in specs}
     marked = marked_groups() if not all(records.values()) else {}
+    batch = _Batch()
     plans = []
     for path, spec in specs:
         name = spec["name"]
@@ -209,8 +264,8 @@ def plan_workloads(params, ctx):
                 owners.left_warning(ctx.owner, record.get("project"), "workload %r" % name)]))
             continue
         if spec["state"] == "absent":
-            steps = [Step("stop workload %s (pid %d)" % (name, record["pid"]), lambda r=record, n=name: _stop(r, n))] \
-                if record else []
+            steps = [Step("stop workload %s (pid %d)" % (name, record["pid"]),
+                          lambda r=record, n=name: batch.stop(r, n))] if record else []
             if orphaned:
                 steps.append(Step("stop workload %s that has no record (process groups %s)"
                                   % (name, ", ".join(map(str, orphaned))), lambda o=orphaned: _kill_groups(o)))
@@ -219,7 +274,10 @@ def plan_workloads(params, ctx):
         after = owners.tagged({"name": name, "netns": spec["netns"], "command": spec["command"]},
                               ctx.owner or (record or {}).get("project"))
         steps = []
-        if record and record.get("digest") == _digest(spec["netns"], spec["command"]) and not record.get("stale"):
+        # a workload sees its namespace's /etc/netns files only if they were there when it started
+        files_changed = record is not None and record.get("files") != files_of(spec["netns"])
+        if record and record.get("digest") == _digest(spec["netns"], spec["command"]) and not record.get("stale") \
+                and not files_changed:
             after["pid"] = record["pid"]
             if owners.claims(ctx.owner, record.get("project")):
                 claimed = dict(record, project=ctx.owner)
@@ -228,9 +286,17 @@ def plan_workloads(params, ctx):
                                   lambda n=name, r=claimed: _write_record(n, r)))
         else:
             if record:
-                why = "its namespace was made anew" if record.get("stale") else "command changed"
-                steps.append(Step("stop workload %s (%s)" % (name, why), lambda r=record, n=name: _stop(r, n)))
+                why = "its namespace was made anew" if record.get("stale") else \
+                    "command changed" if record.get("digest") != _digest(spec["netns"], spec["command"]) else \
+                    "its namespace's names came or went (/etc/netns/%s)" % spec["netns"]
+                steps.append(Step("stop workload %s (%s)" % (name, why), lambda r=record, n=name: batch.stop(r, n)))
             steps.append(Step("start %s in %s: %s" % (name, spec["netns"], spec["command"]),
-                              lambda s=spec, o=orphaned: _start(s["name"], s["netns"], s["command"], o, ctx.owner)))
+                              lambda s=spec, o=orphaned: batch.start(s, o, ctx.owner)))
         plans.append(ItemPlan(path or name, name, before, after, steps))
+    batch.stopping_planned = sum(1 for p in plans for st in p.steps if st.describe.startswith("stop workload"))
+    batch.starting_planned = sum(1 for p in plans for st in p.steps if st.describe.startswith("start "))
+    changed = [p for p in plans if p.steps]
+    if batch.stopping_planned or batch.starting_planned:
+        # after every item's steps: the waits and the starts, once for the whole call
+        changed[-1].post_steps.append(Step(batch.describe(), batch.run))
     return Planned(plans)

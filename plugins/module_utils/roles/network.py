@@ -6,47 +6,27 @@
 One planner for the ``network_plan`` filter (the roles) and for any module that is given the
 roles' description: it checks with the same validators the modules use (common.validate,
 planners.port_publish.parse_ports), and every error names the network or container and the key
-(``network 'front'.subnet6: ...``).  Addresses are allocated stably: explicit ones first, then a
-position derived from a hash of the container's name, the first free one after it; adding a
-container renumbers nobody, in either family.
+(``network 'front'.subnet6: ...``).  Containers, their networks, addresses, default routes and
+names are roles.containers'; this module holds the networks and puts the batches together.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from ..common import validate
-from ..common.errors import ValidationError
 from ..planners.port_publish import parse_ports
+from . import containers as ctrs
+from .containers import NAME, fail, host_ifname, known_keys as _known_keys
 
-NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 NETWORK_KEYS = ("name", "subnet", "subnet6", "bridge", "gateway", "gateway6", "masquerade", "routed6", "isolated",
                 "internal", "mtu", "masquerade_exclude", "accept_from")
-CONTAINER_KEYS = ("name", "network", "ip", "ip6", "publish", "command", "image", "env", "volumes")
 RUNTIMES = ("podman",)  # the only runtime that starts a container in a namespace made beforehand
 PROTOCOLS = ("tcp", "udp", "sctp")
 # Docker's -p: [host_ip:]host_port:container_port[/proto]; an IPv6 host_ip in brackets
 PUBLISH = re.compile(r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(?P<host>\d+(?:-\d+)?):(?P<cont>\d+(?:-\d+)?)"
                      r"(?:/(?P<proto>[a-z]+))?$")
 MIN_PREFIX = {4: 30, 6: 120}  # the smallest subnets with room for a gateway and containers
-
-
-def fail(where, message):
-    raise ValidationError(message, where)
-
-
-def _known_keys(item, keys, where):
-    """A key the roles do not know is a typo (publsh:) that would otherwise be silently ignored."""
-    unknown = sorted(str(k) for k in item if k not in keys)
-    if unknown:
-        plural = "s" if len(unknown) > 1 else ""
-        fail(where, "unknown key%s %s (known: %s)" % (plural, ", ".join(map(repr, unknown)), ", ".join(keys)))
-
-
-def host_ifname(container):
-    """The host end of a container's veth pair: stable, unique, within IFNAMSIZ."""
-    return "nsb" + hashlib.sha256(container.encode()).hexdigest()[:10]
 
 
 def container_mac(ip):
@@ -164,44 +144,13 @@ def _publish_entries(value, where):
         if host_ip:
             address = validate.address(str(host_ip).strip("[]"), here + ".host_ip")
             family = address.version
+            if address.is_loopback and str(address) != "127.0.0.1":
+                fail(here, "%s: a port is published on the host's loopback as 127.0.0.1 only (Linux drops a reply "
+                           "to ::1 that comes from a bridge, and route_localnet exists for IPv4 alone)" % address)
             host_ip = None if address.is_unspecified else str(address)  # 0.0.0.0 / [::]: every address of the family
         out.append({"host_ip": host_ip, "family": family, "host_ports": host_ports,
                     "container_ports": container_ports, "protocol": proto})
     return out
-
-
-def _allocate(family, name, where):
-    """A stable address for ``name``: a hashed start, the first free one after it."""
-    subnet = family["subnet"]
-    size = subnet.num_addresses - (2 if subnet.version == 4 else 1)
-    start = int(hashlib.sha256(name.encode()).hexdigest(), 16) % size
-    for step in range(min(size, 1 << 16)):
-        candidate = subnet.network_address + 1 + (start + step) % size
-        if candidate != family["gateway"] and candidate not in family["taken"]:
-            return candidate
-    fail(where, "%s has no free address left" % subnet)
-
-
-def _explicit(c, key, net, version, where):
-    """The address the container asks for with ``key`` (ip, ip6), checked; None if it asks none."""
-    if c.get(key) is None:
-        return None
-    family = net["families"].get(version) if net else None
-    if family is None:
-        fail(where + "." + key, "network %r has no IPv%d subnet" % (c.get("network"), version) if net
-             else "only a container on a network has an address")
-    ip = validate.address(c[key], where + "." + key)
-    if ip.version != version:
-        fail(where + "." + key, "%s is not an IPv%d address" % (ip, version))
-    subnet = family["subnet"]
-    if ip not in subnet or ip == subnet.network_address or (version == 4 and ip == subnet.broadcast_address):
-        fail(where + "." + key, "%s is outside network %r (%s)" % (ip, net["name"], subnet))
-    if ip == family["gateway"]:
-        fail(where + "." + key, "%s is network %r's gateway" % (ip, net["name"]))
-    if ip in family["taken"]:
-        fail(where + "." + key, "%s is also container %r's address" % (ip, family["taken"][ip]))
-    family["taken"][ip] = c["name"]
-    return ip
 
 
 def _image_spec(c, netns, where, runtime):
@@ -224,57 +173,9 @@ def _image_spec(c, netns, where, runtime):
         if not isinstance(c["volumes"], list) or not all(isinstance(v, str) and ":" in v for v in c["volumes"]):
             fail(where + ".volumes", "must be a list of HOST_PATH:CONTAINER_PATH[:OPTIONS]")
         spec["volume"] = list(c["volumes"])
+    # the names its namespace resolves (planners.names), as for a workload: written in place, so seen live
+    spec["volume"] = spec.get("volume", []) + ["/etc/netns/%s/%s:/etc/%s:ro" % (netns, f, f) for f in ("hosts", "resolv.conf")]
     return spec
-
-
-def _containers(containers, nets):
-    items, seen = [], {}
-    for i, c in enumerate(containers or []):
-        if not isinstance(c, dict) or not c.get("name"):
-            fail("nsbridge_containers[%d]" % i, "every container needs a name")
-        name = str(c["name"])
-        where = "container %r" % name
-        _known_keys(c, CONTAINER_KEYS, where)
-        if not NAME.match(name):
-            fail(where + ".name", "must match %s (at most 63 characters)" % NAME.pattern)
-        if name in seen:
-            fail(where, "name is used twice")
-        seen[name] = c
-        network = c.get("network")
-        if network in (None, ""):
-            fail(where + ".network", "is required (a network name, none, or container:NAME)")
-        if network == "none":
-            mode = "none"
-        elif str(network).startswith("container:"):
-            mode = "container"
-        elif network in nets:
-            mode = "bridge"
-        else:
-            fail(where + ".network", "unknown network %r (known: %s)" % (network, ", ".join(sorted(nets)) or "none"))
-        items.append((name, c, mode, where))
-    return items, seen
-
-
-def _addresses(items, nets):
-    """{container: {4: ip, 6: ip}}: explicit addresses first, then hashed ones in name order (stable
-    whatever the list order; adding a container renumbers nobody)."""
-    addresses = {}
-    for name, c, mode, where in items:
-        net = nets.get(c.get("network")) if mode == "bridge" else None
-        for version, key in ((4, "ip"), (6, "ip6")):
-            ip = _explicit(c, key, net, version, where)
-            if ip is not None:
-                addresses.setdefault(name, {})[version] = ip
-    for name, c, mode, where in sorted(items):
-        if mode != "bridge":
-            continue
-        net = nets[c["network"]]
-        for version, family in sorted(net["families"].items()):
-            if version not in addresses.get(name, {}):
-                ip = _allocate(family, name, "%s.%s" % (where, "ip" if version == 4 else "ip6"))
-                family["taken"][ip] = name
-                addresses.setdefault(name, {})[version] = ip
-    return addresses
 
 
 def _net_batches(plan, net):
@@ -294,29 +195,44 @@ def _net_batches(plan, net):
     plan["isolation"].append({"bridge": net["bridge"], "isolated": net["isolated"], "internal": net["internal"]})
 
 
-def _pair(name, net, ips):
-    fams = net["families"]
-    pair = {"name": host_ifname(name), "peer": "eth0", "peer_netns": name, "bridge": net["bridge"], "hairpin": True,
+def _pair(name, att, net, routes):
+    """The veth pair of one attachment: eth<index> in the container, its host end on the bridge."""
+    fams, ips = net["families"], att["ips"]
+    index = att["index"]
+    pair = {"name": host_ifname(name) if index == 0 else host_ifname(name, att["network"]), "peer": "eth%d" % index,
+            "peer_netns": name, "bridge": net["bridge"], "hairpin": True,
             "peer_addresses": ["%s/%d" % (ips[v], fams[v]["subnet"].prefixlen) for v in sorted(ips)],
-            "peer_mac": container_mac(ips[4] if 4 in ips else ips[6])}
-    gateways = [str(fams[v]["gateway"]) for v in sorted(ips) if fams[v]["gateway"]]
-    if gateways:
-        pair["peer_gateway"] = gateways
+            "peer_mac": container_mac(ips[4] if 4 in ips else ips[6]),
+            # exactly the gateways of the families whose default route this network carries: a default
+            # route that moved to another network (gw_priority), or a family that went, is removed
+            "peer_gateway": [str(fams[v]["gateway"]) for v in sorted(routes) if routes[v] is att]}
     if net["mtu"]:
         pair["mtu"] = net["mtu"]
     return pair
 
 
-def _ports(plan, name, c, where, ips, bridge, published):
+def _targets(atts, routes, nets):
+    """{version: (address, bridge)} published ports reach: the default-route network's, else (every
+    network of that family internal) the first network of that family."""
+    out = {}
+    for version in (4, 6):
+        att = routes.get(version) or next((a for a in atts if version in a["ips"]), None)
+        if att is not None:
+            out[version] = (att["ips"][version], nets[att["network"]]["bridge"])
+    return out
+
+
+def _ports(plan, name, c, where, targets, published):
     entries = _publish_entries(c.get("publish"), where)
-    if entries and not ips:
+    if entries and not targets:
         fail(where + ".publish", "a container without a network address cannot publish ports")
     for j, spec in enumerate(entries):
         here = "%s.publish[%d]" % (where, j)
-        versions = [spec["family"]] if spec["family"] else sorted(ips)
+        versions = [spec["family"]] if spec["family"] else sorted(targets)
         for version in versions:
-            if version not in ips:
+            if version not in targets:
                 fail(here, "the container has no IPv%d address to publish to" % version)
+            ip, bridge = targets[version]
             (h0, h1), (c0, c1) = spec["host_ports"], spec["container_ports"]
             host_ip = spec["host_ip"] or "*"
             for port in range(h0, h1 + 1):
@@ -325,49 +241,72 @@ def _ports(plan, name, c, where, ips, bridge, published):
                         fail(here, "host port %d/%s (IPv%d) is also published by container %r"
                              % (port, spec["protocol"], version, owner))
                 published.setdefault((version, spec["protocol"], port), []).append((host_ip, name))
-            item = {"host_port": str(h0) if h0 == h1 else "%d-%d" % (h0, h1), "destination": str(ips[version]),
+            item = {"host_port": str(h0) if h0 == h1 else "%d-%d" % (h0, h1), "destination": str(ip),
                     "destination_port": str(c0) if c0 == c1 else "%d-%d" % (c0, c1),
                     "protocol": spec["protocol"], "bridge": bridge}
             if spec["host_ip"]:
                 item["host_ip"] = spec["host_ip"]
+            if version == 4 and bridge and spec["host_ip"] in (None, "127.0.0.1"):
+                # as with Docker: a port published on every address, or on 127.0.0.1, answers on the
+                # host's loopback too (route_localnet on the bridge; the spoofed-loopback guard stays)
+                item["localhost"] = True
+                if spec["host_ip"] == "127.0.0.1":
+                    item["local"] = False  # the loopback rules are the only local ones
             plan["ports"].append(item)
+
+
+def _names(items, nets, name, mode, atts, routes):
+    """What the container's namespace resolves: its hosts file entries and whether its resolv.conf
+    names the host's upstream resolvers (none when every network is internal: no way out)."""
+    if mode != "bridge":
+        return {"netns": name, "hosts": [], "resolv": "none"}
+    upstream = any(not nets[a["network"]]["internal"] for a in atts)
+    return {"netns": name, "hosts": ctrs.hosts_entries(items, nets, name, atts, routes),
+            "resolv": "upstream" if upstream else "none"}
 
 
 def network_plan(networks, containers=None, runtime="podman"):
     """The roles' variables -> {namespaces, bridges, masquerades, isolation, pairs, ports, workloads,
-    images, summary}; raises ValidationError naming the network or container and the key."""
+    names, images, summary}; raises ValidationError naming the network or container and the key."""
     nets = _networks(networks)
-    items, seen = _containers(containers, nets)
-    addresses = _addresses(items, nets)
+    items, seen = ctrs.containers(containers, nets)
+    ctrs.address(items, nets)
+    ctrs.check_names(items)
     plan = {"namespaces": [], "bridges": [], "masquerades": [], "isolation": [], "pairs": [],
-            "ports": [], "workloads": [], "images": [], "summary": []}
+            "ports": [], "workloads": [], "names": [], "images": [], "summary": []}
     for net in sorted(nets.values(), key=lambda n: n["index"]):
         _net_batches(plan, net)
+    by_name = {name: (mode, atts) for name, _c, mode, _w, atts in items}
     published = {}
-    for name, c, mode, where in items:
-        netns, ips, bridge = name, addresses.get(name, {}), None
+    for name, c, mode, where, atts in items:
+        netns, routes = name, ctrs.default_routes(atts, nets)
+        targets = _targets(atts, routes, nets)
         if mode == "container":
             target = c["network"].split(":", 1)[1]
             other = seen.get(target)
             if other is None or target == name:
                 fail(where + ".network", "container:%s names no other container" % target)
-            if str(other.get("network", "")).startswith("container:"):
+            if by_name[target][0] == "container":
                 fail(where + ".network", "container %r itself shares another container's namespace" % target)
-            netns, ips = target, addresses.get(target, {})
-            if other.get("network") in nets:
-                bridge = nets[other["network"]]["bridge"]
+            netns = target
+            other_atts = by_name[target][1]
+            targets = _targets(other_atts, ctrs.default_routes(other_atts, nets), nets)
         else:
             plan["namespaces"].append(name)
-        if mode == "bridge":
-            net = nets[c["network"]]
-            bridge = net["bridge"]
-            plan["pairs"].append(_pair(name, net, ips))
-        _ports(plan, name, c, where, ips, bridge, published)
+            plan["names"].append(_names(items, nets, name, mode, atts, routes))
+        for att in atts:
+            plan["pairs"].append(_pair(name, att, nets[att["network"]], routes))
+        _ports(plan, name, c, where, targets, published)
         if c.get("image") is not None:
             plan["images"].append(_image_spec(c, netns, where, runtime))
         elif c.get("command"):
             plan["workloads"].append({"name": name, "netns": netns, "command": c["command"]})
-        plan["summary"].append({"name": name, "network": c["network"], "netns": netns,
-                                "ip": str(ips[4]) if 4 in ips else None, "ip6": str(ips[6]) if 6 in ips else None,
+        main = {v: targets[v][0] for v in targets}
+        plan["summary"].append({"name": name, "network": c.get("network") or atts[0]["network"], "netns": netns,
+                                "ip": str(main[4]) if 4 in main else None, "ip6": str(main[6]) if 6 in main else None,
+                                "networks": [{"name": a["network"], "interface": "eth%d" % a["index"],
+                                              "ip": str(a["ips"][4]) if 4 in a["ips"] else None,
+                                              "ip6": str(a["ips"][6]) if 6 in a["ips"] else None,
+                                              "aliases": a["aliases"]} for a in atts],
                                 "publish": [str(p) for p in c.get("publish") or []], "image": c.get("image")})
     return plan

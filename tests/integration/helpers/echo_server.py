@@ -51,6 +51,7 @@ def main():
         address_family = socket.AF_INET if mode == "local" else socket.AF_INET6
 
         def server_bind(self):
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart binds again at once
             if self.address_family == socket.AF_INET6:
                 self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if mode == "local6" else 0)
             socket.socket.bind(self.socket, self.server_address)  # no reverse lookup of the bind address
