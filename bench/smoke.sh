@@ -20,7 +20,10 @@ smoke firewall --ports 5 --subnets 2
 smoke dataplane --sizes 2,20 --samples 20 --rounds 1
 smoke network_info -n 5 --runs 1
 smoke playbook -n 3
-smoke fleet -n 2 --megabytes 5
+smoke fleet -n 2 --hosts 3 --megabytes 5
+smoke fleet_plan --sizes 10,50
+smoke fleet_play --sizes 2,4
+smoke fleet_dataplane -n 5
 # every bench has a line above: a new one without a smoke run is a failure too
 for f in bench/*.py; do
   name=$(basename "$f" .py)

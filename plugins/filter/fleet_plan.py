@@ -82,22 +82,56 @@ from ansible_collections.nsbridge.network.plugins.module_utils.roles import flee
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import fleet_calls, fleet_network
 
 
-def fleet_plan(hosts, hostvars, cidr, prefix=24, cidr6=None, prefix6=64, host=None, settings=None):
-    """The fleet's allocation (module_utils/roles/fleet.py); with ``host``, only that host's entry,
-    with the network it adds and the module calls of the fleet role (``settings``: the role's)."""
+def _said(fn, *args):
     try:
-        plan = fleet.fleet_plan(hosts, hostvars, cidr, prefix, cidr6, prefix6)
-        if host is None:
-            return plan
-        me = dict(plan[host])
-        settings = dict(settings or {}, cidr=cidr, cidr6=cidr6)
-        me["network"] = fleet_network(me, settings)
-        me["calls"] = fleet_calls(me, settings, settings.get("state", "present"))
-        return me
+        return fn(*args)
     except ValidationError as exc:
         raise AnsibleFilterError("nsbridge.network fleet: %s" % exc) from None
 
 
+def _host(part, settings):
+    """A host's part as the role keeps it: its routes and peers only inside its module calls (each
+    host holds O(hosts) of the fleet, once)."""
+    part["network"] = fleet_network(part, settings)
+    part["calls"] = fleet_calls(part, settings, settings.get("state", "present"))
+    for key in ("routes", "peers", "overlay_routes", "vtep"):
+        part.pop(key, None)
+    return part
+
+
+def fleet_plan(hosts, hostvars, cidr, prefix=24, cidr6=None, prefix6=64, host=None, settings=None):
+    """The fleet's allocation (module_utils/roles/fleet.py) for ``hosts``; with ``host``, only that
+    host's entry, with the network it adds and the module calls of the fleet role (``settings``)."""
+    plan = _said(fleet.fleet_plan, hosts, hostvars, cidr, prefix, cidr6, prefix6)
+    if host is None:
+        return plan
+    settings = dict(settings or {}, cidr=cidr, cidr6=cidr6)
+    return _said(_host, dict(plan[host]), settings)
+
+
+def fleet_map(hosts, hostvars, settings, allocation=None, members=None):
+    """The fleet once per play (run_once): every member's subnets, underlay addresses and containers'
+    names, and the allocation file's text (module_utils/roles/fleet.py)."""
+    return _said(lambda: fleet.fleet_map(fleet.members_from(hosts, hostvars, members), settings, allocation))
+
+
+def fleet_host(fmap, host, settings, current=None):
+    """One host's part of the fleet map: its subnets, routes or peers, the names of the other hosts'
+    containers, the fleet network it adds and the fleet role's module calls.  Without a map (a host
+    leaving: nsbridge_state absent) from the subnets its bridge has (``current``), for the teardown."""
+    if fmap is None:
+        have = fleet.current_subnets(current)
+        part = {"subnet": str(have[4]) if 4 in have else None, "routes": [], "peers": [], "overlay_routes": [],
+                "missing_underlay6": [], "names": [], "vtep": {"mac": None, "addresses": []}, "underlay": None}
+        if 6 in have:
+            part["subnet6"] = str(have[6])
+        settings = dict(settings, cidr6=settings.get("cidr6") if 6 in have else None)
+        part["calls"] = fleet_calls(part, settings, "absent")
+        part["network"] = fleet_network(part, settings) if part["subnet"] else None
+        return part
+    return _said(lambda: _host(fleet.host_part(fmap, host, settings), settings))
+
+
 class FilterModule:
     def filters(self):
-        return {"fleet_plan": fleet_plan}
+        return {"fleet_plan": fleet_plan, "fleet_map": fleet_map, "fleet_host": fleet_host}

@@ -23,7 +23,7 @@ description:
     C(-p 8080:80) on a dual-stack network); C([::]:8080:80) or C(0.0.0.0:8080:80) selects one.
   - A container's C(eth0) gets the MAC Docker derives from its address (C(02:42) and the last four octets),
     so re-creating the interface does not leave stale ARP or NDP entries for it behind.
-positional: containers, runtime, state, backend, project, resolv_from
+positional: containers, runtime, state, backend, project, resolv_from, shared_names
 options:
   _input:
     description: The networks (C(nsbridge_networks)).
@@ -58,6 +58,12 @@ options:
     type: list
     elements: path
     version_added: "0.4.0"
+  shared_names:
+    description:
+      - "{network: [{address, names}]}: names every container on that network resolves too (the fleet role sets it:
+        the containers of the fleet's other hosts)."
+    type: dict
+    version_added: "0.4.0"
 '''
 
 EXAMPLES = r'''
@@ -90,12 +96,12 @@ class PlanError(AnsibleFilterError):
 
 
 def network_plan(networks, containers=None, runtime="podman", state="present", backend="auto", project="default",
-                 resolv_from=None):
+                 resolv_from=None, shared_names=None):
     """The roles' variables, checked and turned into module batches (module_utils/roles/network.py),
     with each role's module calls (module_utils/roles/calls.py)."""
     try:
         validate.project(project, "nsbridge_project")
-        plan = plan_roles(networks, containers, runtime)
+        plan = plan_roles(networks, containers, runtime, shared_names)
     except ValidationError as exc:
         raise PlanError("nsbridge.network roles: %s" % exc) from None
     plan["network_calls"] = network_calls(plan, state, backend)

@@ -39,6 +39,16 @@ options:
     description: Nameservers to name instead of the host's.
     type: list
     elements: str
+  include:
+    description: Names of lists in I(shared) whose entries this namespace's hosts file gets after its own.
+    type: list
+    elements: str
+  shared:
+    description:
+      - Entries many namespaces share, given once (the fleet's containers on other hosts), as lists of
+        C({address, names}) by name; an item's I(include) names the lists it gets.
+    type: dict
+    default: {}
   namespaces:
     description: Many namespaces in one call; each item takes I(netns), I(hosts), I(resolv), I(nameservers), I(state).
     type: list
@@ -54,6 +64,7 @@ options:
           names: {description: "Its names.", type: list, elements: str, required: true}
       resolv: {description: "See top-level I(resolv).", type: str, choices: [upstream, none], default: upstream}
       nameservers: {description: "See top-level I(nameservers).", type: list, elements: str}
+      include: {description: "See top-level I(include).", type: list, elements: str}
       state: {description: "Overrides the top-level I(state) for this item.", type: str, choices: [present, absent]}
   upstream_from:
     description: Where the host's upstream resolvers are read, in order.

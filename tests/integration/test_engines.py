@@ -11,75 +11,33 @@ Docker still works, its rules are as they were, and forwarding stays on (Docker 
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import warning_text
+from conftest import HELPERS, warning_text
 
-IMAGE = "/var/cache/nsbridge/busybox-rootfs.v2.tar"
-DOCKER, DOCKERD = "/usr/bin/docker", "/usr/sbin/dockerd"
+sys.path.insert(0, HELPERS)
+import dockerd as engine  # noqa: E402
 
+IMAGE = engine.IMAGE
 
 def _need(path):
     assert os.path.exists(path), "%s is missing: scripts/engines.sh installs the engines and the image" % path
 
 
-class Dockerd:
-    """A dockerd of the test's own, in the sandbox's host namespace."""
+class Dockerd(engine.Dockerd):
+    """A dockerd of the test's own, in the sandbox's host namespace, running one web server."""
 
     def __init__(self, box):
-        _need(DOCKERD)
-        _need(IMAGE)
-        self.box = box
-        self.dir = "/tmp/nsbridge-docker-" + box.prefix
-        self.sock = "unix://%s/docker.sock" % self.dir
-        self.proc = None
+        super().__init__(box.host, "/tmp/nsbridge-docker-" + box.prefix)
 
-    def cli(self, *args, check=True):
-        proc = subprocess.run([DOCKER, "-H", self.sock] + list(args), capture_output=True, text=True, timeout=60, check=False)
-        assert not check or proc.returncode == 0, (args, proc.stdout, proc.stderr)
-        return proc.stdout.strip()
-
-    def start(self):
-        os.makedirs(self.dir, exist_ok=True)
-        self.log = open(os.path.join(self.dir, "dockerd.log"), "ab")
-        self.proc = subprocess.Popen(
-            ["nsenter", "--net=/run/netns/" + self.box.host, DOCKERD, "--data-root", self.dir + "/data",
-             "--exec-root", self.dir + "/exec", "-H", self.sock, "--pidfile", self.dir + "/docker.pid",
-             "--exec-opt", "native.cgroupdriver=cgroupfs"], stdout=self.log, stderr=self.log)
-        deadline = time.monotonic() + 60
-        while not self.up() and time.monotonic() < deadline:
-            assert self.proc.poll() is None, "dockerd exited; see %s/dockerd.log" % self.dir
-            time.sleep(0.3)
-        assert self.up(), "dockerd did not start; see %s/dockerd.log" % self.dir
-
-    def up(self):
-        return subprocess.run([DOCKER, "-H", self.sock, "version"], capture_output=True, timeout=30, check=False).returncode == 0
-
-    def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-            self.log.close()
-
-    def destroy(self):
-        if self.proc is not None:
-            self.cli("rm", "-f", "web", check=False)
-        self.stop()
-        subprocess.run(["umount", "-R", self.dir + "/exec"], capture_output=True, check=False)
-        subprocess.run(["umount", "-R", self.dir + "/data"], capture_output=True, check=False)
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def destroy(self, containers=("web",)):
+        super().destroy(containers)
 
     def run_web(self):
-        if "nsb-busybox" not in self.cli("images", "--format", "{{.Repository}}"):
-            self.cli("import", IMAGE, "nsb-busybox:latest")
-        self.cli("run", "-d", "--restart", "always", "--name", "web", "-p", "8081:80", "nsb-busybox",
+        self.cli("run", "-d", "--restart", "always", "--name", "web", "-p", "8081:80", self.image(),
                  "httpd", "-f", "-p", "80", "-h", "/www")
 
 

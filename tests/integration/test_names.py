@@ -166,6 +166,20 @@ def test_names_module_writes_in_place_and_only_its_own(sandbox):
     assert not kept["changed"] and os.path.exists("/etc/netns/%s/hosts" % other), "not ours: never removed"
     gone = box.run("names", netns=ns, state="absent")
     assert gone["changed"] and not os.path.exists("/etc/netns/%s" % ns)
+    # several namespaces in one call, each its own entries and the shared lists it includes
+    two = box.run("names", upstream_from=[os.path.join(box.files, "none")],
+                  shared={"front": [{"address": "10.9.1.1", "names": ["x"]}]},
+                  namespaces=[{"netns": box.name("m1"), "hosts": [{"address": "10.9.2.1", "names": ["one"]}],
+                               "include": ["front"]},
+                              {"netns": box.name("m2"), "hosts": [{"address": "10.9.2.2", "names": ["two"]}]}])
+    assert two["changed"] and not two.get("failed"), two
+    with open("/etc/netns/%s/hosts" % box.name("m1")) as f:
+        first = f.read()
+    with open("/etc/netns/%s/hosts" % box.name("m2")) as f:
+        second = f.read()
+    assert "\tone\n" in first and "10.9.1.1\tx\n" in first and "\ttwo\n" not in first
+    assert "\ttwo\n" in second and "\tone\n" not in second and "10.9.1.1" not in second
+    box.run("names", state="absent", namespaces=[{"netns": box.name("m1")}, {"netns": box.name("m2")}])
     empty = box.run("names", netns=box.name("n3"), upstream_from=[os.path.join(box.files, "none")])
     assert "no upstream resolver found" in warning_text(empty)
     box.run("names", netns=box.name("n3"), state="absent")

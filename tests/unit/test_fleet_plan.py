@@ -90,3 +90,93 @@ def test_dual_stack_errors_name_the_variables():
     with pytest.raises(AnsibleFilterError, match="host h1: nsbridge_fleet_underlay6 '10.1.1.1' is not an IPv6"):
         fleet_plan(["h1"], hv(["h1"], h1={"nsbridge_fleet_underlay6": "10.1.1.1"}), "10.200.0.0/16", 24,
                    "fd00:200::/48", 64)
+
+
+# --- the fleet once per play, and any subset of it (roles/fleet.py fleet_map / host_part) ---
+
+import random  # noqa: E402
+
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.roles import fleet  # noqa: E402
+
+SETTINGS = {"cidr": "10.200.0.0/20", "prefix": 24, "names": False}
+
+
+def members(hosts, currents=None):
+    return {h: {"underlay": "192.168.%d.%d" % (i // 250, 1 + i % 250), "current4": (currents or {}).get(h)}
+            for i, h in enumerate(hosts)}
+
+
+def subnets(fmap):
+    return {h: e["subnet"] for h, e in fmap["hosts"].items()}
+
+
+def test_any_subset_allocates_as_the_whole_fleet():
+    rng = random.Random(7)
+    for _round in range(30):
+        hosts = ["h%03d" % rng.randrange(1000) for _i in range(rng.randrange(2, 14))]
+        hosts = sorted(set(hosts))
+        full = fleet.fleet_map(members(hosts), SETTINGS)
+        held = {h: fleet.ipaddress.ip_network(n) for h, n in subnets(full).items()}
+        # a --limit run or a slice: only the hosts it runs on report what their bridges hold
+        for _subset in range(3):
+            limit = [h for h in hosts if rng.random() < 0.5]
+            again = fleet.fleet_map(members(hosts, {h: held[h] for h in limit}), SETTINGS, full["allocation"])
+            assert subnets(again) == subnets(full) and again["changed"] is False
+            host = rng.choice(hosts)
+            part = fleet.host_part(again, host, dict(SETTINGS, mode="routed"))
+            assert part == fleet.host_part(full, host, dict(SETTINGS, mode="routed"))
+        # joins and leaves never renumber anyone who stays, even on hash collisions (16 slots)
+        grown = sorted(set(hosts + ["j%d" % rng.randrange(100) for _j in range(rng.randrange(1, 3))]))[:16]
+        joined = fleet.fleet_map(members(grown), SETTINGS, full["allocation"])
+        assert all(subnets(joined)[h] == subnets(full)[h] for h in hosts if h in grown)
+        left = [h for h in grown if rng.random() < 0.7] or grown[:1]
+        after = fleet.fleet_map(members(left), SETTINGS, joined["allocation"])
+        assert all(subnets(after)[h] == subnets(joined)[h] for h in left)
+        assert len(set(subnets(after).values())) == len(left)
+
+
+def test_collisions_are_errors_naming_the_hosts():
+    full = fleet.fleet_map(members(["a", "b", "c"]), SETTINGS)
+    held = fleet.ipaddress.ip_network(full["hosts"]["b"]["subnet"])
+    other = fleet.ipaddress.ip_network("10.200.15.0/24") if str(held) != "10.200.15.0/24" else \
+        fleet.ipaddress.ip_network("10.200.14.0/24")
+    # b holds another subnet than the file gives it: an error, not a silent renumbering
+    with pytest.raises(ValidationError, match="host b holds %s, but the allocation file gives it %s" % (other, held)):
+        fleet.fleet_map(members(["a", "b", "c"], {"b": other}), SETTINGS, full["allocation"])
+    two = members(["a", "b"])
+    two["a"]["override4"] = two["b"]["override4"] = "10.200.3.0/24"
+    with pytest.raises(ValidationError, match="hosts a and b both claim 10.200.3.0/24"):
+        fleet.fleet_map(two, SETTINGS)
+    with pytest.raises(ValidationError, match="host zz is not in the fleet"):
+        fleet.host_part(full, "zz", SETTINGS)
+    with pytest.raises(ValidationError, match="allocation file .* is not one this role wrote"):
+        fleet.fleet_map(members(["a"]), SETTINGS, "{not json")
+
+
+def test_each_host_keeps_only_its_own_part():
+    hosts = ["h%d" % i for i in range(50)]
+    fmap = fleet.fleet_map(members(hosts), dict(SETTINGS, cidr="10.200.0.0/16"))
+    part = fleet.host_part(fmap, "h7", dict(SETTINGS, mode="routed"))
+    assert len(part["routes"]) == 49 and {r["dst"] for r in part["routes"]} == {
+        e["subnet"] for h, e in fmap["hosts"].items() if h != "h7"}
+    vx = fleet.host_part(fmap, "h7", dict(SETTINGS, mode="vxlan"))
+    assert len(vx["peers"]) == 49 and "routes" not in vx
+
+
+def test_names_of_the_other_hosts_containers():
+    hostvars = {"h1": {"nsbridge_fleet_underlay": "192.0.2.1",
+                       "nsbridge_containers": [{"name": "app", "network": "fleet", "aliases": ["api"]},
+                                               {"name": "db", "network": "local"}]},
+                "h2": {"nsbridge_fleet_underlay": "192.0.2.2",
+                       "nsbridge_containers": [{"name": "app", "networks": ["x", {"name": "fleet", "ip": "10.200.9.9"}]}]}}
+    fmap = fleet.fleet_map(fleet.members_from(["h1", "h2"], hostvars),
+                           {"cidr": "10.200.0.0/16", "prefix": 24, "network": "fleet",
+                            "names": True}, json.dumps({"version": 1, "cidr": "10.200.0.0/16",
+                                                        "hosts": {"h2": {"subnet": "10.200.9.0/24"}}}))
+    part = fleet.host_part(fmap, "h1", {"mode": "routed", "network": "fleet", "cidr": "10.200.0.0/16"})
+    assert part["names"] == [{"address": "10.200.9.9", "names": ["app", "app.fleet", "app.h2"]}]
+    other = fleet.host_part(fmap, "h2", {"mode": "routed", "network": "fleet", "cidr": "10.200.0.0/16"})
+    [entry] = other["names"]
+    assert entry["names"] == ["app", "api", "app.fleet", "api.fleet", "app.h1", "api.h1"]
+    assert entry["address"].startswith(fmap["hosts"]["h1"]["subnet"].rsplit(".", 2)[0]), "in h1's subnet"

@@ -187,6 +187,18 @@ MULTI = [{"name": "front", "bridge": "br0", "subnet": "10.10.0.0/16", "subnet6":
          {"name": "secret", "subnet": "172.31.0.0/24", "internal": True}]
 
 
+def resolved(plan, netns):
+    """{name: IPv4 address} a namespace's hosts file resolves (its entries, then its networks' lists)."""
+    item = next(n for n in plan["names"] if n["netns"] == netns)
+    entries = item["hosts"] + [e for net in item.get("include", []) for e in plan["names_shared"][net]]
+    out = {}
+    for entry in entries:
+        if ":" not in entry["address"]:
+            for name in entry["names"]:
+                out.setdefault(name, entry["address"])
+    return out
+
+
 def test_several_networks_interfaces_routes_and_ports():
     plan = network_plan(MULTI, [
         {"name": "proxy", "networks": ["front", {"name": "back", "ip": "172.30.0.5", "aliases": ["gw"],
@@ -205,13 +217,15 @@ def test_several_networks_interfaces_routes_and_ports():
                                                                          (proxy[1]["peer_addresses"][1].split("/")[0],
                                                                           "nsb-back")}, "ports on the default route"
     names = {n["netns"]: n for n in plan["names"]}
-    entries = {name: e["address"] for e in names["proxy"]["hosts"] for name in e["names"] if ":" not in e["address"]}
+    entries = resolved(plan, "proxy")
     app_ip = next(s for s in plan["summary"] if s["name"] == "app")["ip"]
     assert entries["app"] == entries["api"] == entries["api.front"] == app_ip
     assert entries["gw"] == entries["proxy.back"] == "172.30.0.5" and entries["proxy"] != "172.30.0.5", \
         "its own name on its first network"
     assert entries["host.containers.internal"] == "172.30.0.1"
-    assert "db" not in {n for e in names["app"]["hosts"] for n in e["names"]}, "no shared network, no name"
+    assert "db" not in resolved(plan, "app"), "no shared network, no name"
+    assert names["proxy"]["include"] == ["front", "back", "secret"] and len(plan["names_shared"]["front"]) == 4, \
+        "one list per network (proxy and app, both families), given once"
     assert names["app"]["resolv"] == "upstream" and names["db"]["resolv"] == "upstream"
     summary = next(s for s in plan["summary"] if s["name"] == "proxy")
     assert summary["ip"] == "172.30.0.5" and [n["interface"] for n in summary["networks"]] == ["eth0", "eth1", "eth2"]
@@ -243,3 +257,10 @@ def test_several_networks_errors_name_the_container_key_and_other_party(containe
     with pytest.raises(PlanError) as err:
         network_plan(MULTI, containers)
     assert text in str(err.value), str(err.value)
+
+
+def test_a_bridge_holds_at_most_1023_ports():
+    many = [{"name": "c%d" % i, "network": "front"} for i in range(1024)]
+    with pytest.raises(PlanError, match="network 'front': 1024 containers on it: a Linux bridge holds at most 1023 ports"):
+        network_plan(NETS, many)
+    assert len(network_plan(NETS, many[:1023])["pairs"]) == 1023

@@ -42,7 +42,7 @@ def test_containers_role_order_both_ways():
     assert modules(present) == ["netns", "veth", "names", "port_publish", "workload"]
     assert present[0]["args"] == {"name": ["web1", "db"]}
     assert present[3]["args"] == {"ports": plan["ports"], "backend": "iptables"}
-    assert present[2]["args"] == {"namespaces": plan["names"]}
+    assert present[2]["args"] == {"namespaces": plan["names"], "shared": plan["names_shared"]}
     absent = network_plan(NETS, CONTAINERS, state="absent", backend="iptables")["container_calls"]
     assert modules(absent) == ["workload", "port_publish", "names", "veth", "netns"], \
         "workloads stop before their namespace goes"
@@ -63,15 +63,18 @@ def test_fleet_role_routed_and_vxlan():
     routed = fleet_plan(hosts, hostvars(hosts), "10.200.0.0/16", 24, host="h1",
                         settings=dict(SETTINGS, mode="routed", state="present"))
     assert modules(routed["calls"]) == ["route"]
-    assert routed["calls"][0]["args"] == {"purge": True, "routes": routed["routes"]} and len(routed["routes"]) == 2
+    whole = fleet_plan(hosts, hostvars(hosts), "10.200.0.0/16", 24)
+    assert routed["calls"][0]["args"] == {"purge": True, "routes": whole["h1"]["routes"]} and len(whole["h1"]["routes"]) == 2
+    assert "routes" not in routed and "peers" not in routed, "a host keeps its routes once, in its calls"
     assert routed["network"] == {"name": "fleet", "bridge": "nsb-fleet", "subnet": routed["subnet"], "mtu": None,
                                  "masquerade_exclude": ["10.200.0.0/16"], "accept_from": ["10.200.0.0/16"]}
     vx = fleet_plan(hosts, hostvars(hosts), "10.200.0.0/16", 24, "fd00:200::/48", 64, host="h2",
                     settings=dict(SETTINGS, mode="vxlan", state="present"))
     assert modules(vx["calls"]) == ["vxlan", "route"], "the overlay device before the routes through it"
     device = vx["calls"][0]["args"]
-    assert device["addresses"] == [vx["vtep"]["addresses"][0] + "/32", vx["vtep"]["addresses"][1] + "/128"]
-    assert device["peers"] == vx["peers"] and device["local"] == "192.168.77.11" and device["mtu"] == 1450
+    whole = fleet_plan(hosts, hostvars(hosts), "10.200.0.0/16", 24, "fd00:200::/48", 64)["h2"]
+    assert device["addresses"] == [whole["vtep"]["addresses"][0] + "/32", whole["vtep"]["addresses"][1] + "/128"]
+    assert device["peers"] == whole["peers"] and device["local"] == "192.168.77.11" and device["mtu"] == 1450
     assert all(r["dev"] == "nsb-vx" for r in vx["calls"][1]["args"]["routes"])
     assert vx["network"]["mtu"] == 1450 and vx["network"]["subnet6"] == vx["subnet6"]
 

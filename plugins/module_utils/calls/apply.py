@@ -67,7 +67,7 @@ def _run(name, path, params, ctx_args, done):
     try:
         with contextlib.ExitStack() as stack:
             planned = plan_fn(params, Context(stack, **ctx_args))
-            outcome = apply_plans(planned.plans, ctx_args["check_mode"], planned.commit)
+            outcome = apply_plans(planned.plans, ctx_args["check_mode"], planned.commit, planned.atomic)
     except BatchFailed as exc:
         raise CallFailed("nsbridge.network.%s: %s" % (name, exc), path, done, exc.outcome.results) from None
     except NsbridgeError as exc:

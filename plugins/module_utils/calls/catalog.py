@@ -76,7 +76,7 @@ def _names():
     from ..planners import names as p
     spec = batch_spec(p.ITEM_OPTIONS, "netns", "namespaces",
                       upstream_from=dict(type="list", elements="path", default=list(p.UPSTREAM_FROM)),
-                      root=dict(type="path", default=p.ROOT))
+                      root=dict(type="path", default=p.ROOT), shared=p.SHARED_OPTION)
     return spec, p.plan_names, "names"
 
 

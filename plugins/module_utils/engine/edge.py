@@ -72,7 +72,7 @@ def run(module, module_name, plan_fn, result_key):
         with contextlib.ExitStack() as stack:
             planned = plan_fn(module.params, Context(stack, module.check_mode))
             extra = planned.result
-            outcome = apply_plans(planned.plans, module.check_mode, planned.commit)
+            outcome = apply_plans(planned.plans, module.check_mode, planned.commit, planned.atomic)
     except BatchFailed as exc:
         done = [r["name"] for r in exc.outcome.results]
         module.fail_json(msg="nsbridge.network.%s: %s" % (module_name, exc),

@@ -60,11 +60,14 @@ class ItemPlan:
 @dataclass
 class Planned:
     """A planner's answer: the item plans, extra result fields (``backend``...), and ``commit``
-    when the plans only stage changes that one transaction applies (the firewall modules)."""
+    when the plans only stage changes that ``commit`` applies at the end: one transaction (the
+    firewall modules), or with ``atomic`` false a batch whose changes each succeed or fail on their
+    own (routes, neighbours: kernel.rtnl_writer)."""
 
     plans: list
     result: dict = field(default_factory=dict)
     commit: Optional[Callable[[], Any]] = None
+    atomic: bool = True
 
 
 class BatchFailed(NsbridgeError):
@@ -122,12 +125,13 @@ def _run_item(plan):
             undo.append(step.undo)
 
 
-def apply_plans(plans, check_mode, commit=None):
+def apply_plans(plans, check_mode, commit=None, atomic=True):
     """Run (or in check mode only report) every plan, in order.
 
     Without ``commit`` each step writes to the kernel and items are done one by
     one.  With ``commit`` (a callable) the steps only stage changes and sysctls,
-    and ``commit()`` applies the whole batch as one transaction: all or nothing.
+    and ``commit()`` applies the whole batch: as one transaction, all or nothing;
+    or, not ``atomic``, each change on its own (the failure names those that failed).
     """
     warnings = [w for p in plans for w in p.warnings]
     changed = any(p.changed for p in plans)
@@ -143,7 +147,13 @@ def apply_plans(plans, check_mode, commit=None):
                               diff=_diff(plans[:len(results)]), warnings=warnings)
             raise BatchFailed(exc.message, exc.path, partial) from None
         results.append(_result(plan, done=True))
-    if commit is not None and changed:
+    if commit is not None and changed and not atomic:
+        try:
+            commit()
+        except (NsbridgeError, OSError) as exc:
+            raise BatchFailed(str(exc), "batch", Outcome(changed=True, results=results, diff=_diff(plans),
+                                                         warnings=warnings)) from None
+    elif commit is not None and changed:
         try:
             commit()
         except (NsbridgeError, OSError) as exc:

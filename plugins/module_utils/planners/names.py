@@ -19,7 +19,9 @@ naming nsbridge (and the project), and only a marked file is ever changed or rem
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import os
 
 from ..common import validate
@@ -34,7 +36,11 @@ ITEM_OPTIONS = dict(
         address=dict(type="str", required=True), names=dict(type="list", elements="str", required=True))),
     resolv=dict(type="str", choices=["upstream", "none"], default="upstream"),
     nameservers=dict(type="list", elements="str"),
+    include=dict(type="list", elements="str"),
 )
+# entries many namespaces share (a fleet's containers on other hosts), given once per call: an item's
+# ``include`` names the lists it gets, after its own entries
+SHARED_OPTION = dict(type="dict", default={})
 ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
 UPSTREAM_FROM = ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"]
 ROOT = "/etc/netns"
@@ -42,20 +48,29 @@ MARK = "# nsbridge"
 LOCALHOST = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
 
 
-def _mark(project):
-    return "%s%s: written by nsbridge.network.names; changes here are overwritten\n" % (
-        MARK, " (project %s)" % project if project else "")
+def _mark(project, digest):
+    return "%s%s: written by nsbridge.network.names; changes here are overwritten; digest %s\n" % (
+        MARK, " (project %s)" % project if project else "", digest)
 
 
-def _owner(text):
-    """(marked, project) of a file's contents (None: no file)."""
-    if text is None:
-        return False, None
-    first = text.split("\n", 1)[0]
+def _head(path):
+    """(exists, marked, project, digest) of a file, from its first line alone: a converged run reads
+    no more of a hosts file that may name a thousand containers."""
+    try:
+        with open(path) as f:
+            first = f.readline().rstrip("\n")
+    except FileNotFoundError:
+        return False, False, None, None
     if not first.startswith(MARK):
-        return False, None
+        return True, False, None, None
     rest = first[len(MARK):]
-    return True, rest[len(" (project "):rest.index(")")] if rest.startswith(" (project ") else None
+    project = rest[len(" (project "):rest.index(")")] if rest.startswith(" (project ") else None
+    digest = first.rpartition("; digest ")[2] if "; digest " in first else None
+    return True, True, project, digest
+
+
+def _digest(*parts):
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def upstream(paths):
@@ -91,31 +106,30 @@ def upstream(paths):
         % ", ".join(paths)
 
 
-def hosts_text(entries, project):
+def hosts_text(entries):
     lines = list(LOCALHOST)
+    seen = set()
     for entry in entries:
-        lines.append("%s\t%s" % (entry["address"], " ".join(entry["names"])))
-    return _mark(project) + "\n".join(lines) + "\n"
+        # each name once per family: a later line naming it again would never be read
+        six = ":" in entry["address"]
+        names = [n for n in entry["names"] if (six, n) not in seen]
+        seen.update((six, n) for n in names)
+        if names:
+            lines.append("%s\t%s" % (entry["address"], " ".join(names)))
+    return "\n".join(lines) + "\n"
 
 
-def resolv_text(servers, others, project, source):
+def resolv_text(servers, others, source):
     lines = ["nameserver %s" % s for s in servers] + others
     said = "# from %s\n" % source if source else "# no upstream resolvers\n"
-    return _mark(project) + said + "".join(line + "\n" for line in lines)
+    return said + "".join(line + "\n" for line in lines)
 
 
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def _write_in_place(path, text):
+def _write_in_place(path, make):
+    """Write what ``make()`` returns into ``path`` in place (built only when written)."""
     def run():
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        data = text.encode()
+        data = make().encode()
         # in place: a process that has the file bound over its /etc keeps seeing this inode
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         try:
@@ -158,31 +172,36 @@ def plan_names(params, ctx):
     specs = [(path, _validate(path, item, params["state"])) for path, item in items]
     validate.unique(specs, lambda ps: ps[1]["netns"], lambda i: field(specs[i][0], "netns"), "namespace")
     root = params.get("root") or ROOT
+    shared = params.get("shared") or {}
+    for name, entries in sorted(shared.items()):
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("address") and
+                                                    isinstance(e.get("names"), list) for e in entries):
+            raise ValidationError("must be a list of {address, names}", "shared.%s" % name)
+    shared_digests = {name: _digest(entries) for name, entries in shared.items()}
     found = None
     plans = []
     for path, spec in specs:
         key = path or spec["netns"]
         folder = os.path.join(root, spec["netns"])
         files = {"hosts": os.path.join(folder, "hosts"), "resolv.conf": os.path.join(folder, "resolv.conf")}
-        have = {name: _read(p) for name, p in files.items()}
-        marks = {name: _owner(text) for name, text in have.items()}
-        projects = {project for (marked, project) in marks.values() if marked and project}
+        heads = {name: _head(p) for name, p in files.items()}
+        projects = {h[2] for h in heads.values() if h[1] and h[2]}
         theirs = projects.pop() if len(projects) == 1 else None
         before = None
-        if any(text is not None for text in have.values()):
-            before = owners.tagged({"netns": spec["netns"], "files": sorted(n for n, t in have.items() if t is not None),
-                                    "hosts": _entries_of(have["hosts"])}, theirs)
+        if any(h[0] for h in heads.values()):
+            before = owners.tagged({"netns": spec["netns"], "files": sorted(n for n, h in heads.items() if h[0]),
+                                    "digests": {n: h[3] for n, h in sorted(heads.items()) if h[0]}}, theirs)
         what = "the names of namespace %r (%s)" % (spec["netns"], folder)
         if spec["state"] == "absent":
             if before is not None and not owners.removable(ctx.owner, theirs):
                 plans.append(ItemPlan(key, spec["netns"], before, before,
                                       warnings=[owners.left_warning(ctx.owner, theirs, what)]))
                 continue
-            steps = [Step("remove %s" % p, _remove(p)) for name, p in sorted(files.items()) if marks[name][0]]
+            steps = [Step("remove %s" % p, _remove(p)) for name, p in sorted(files.items()) if heads[name][1]]
             plans.append(ItemPlan(key, spec["netns"], before, None, steps))
             continue
-        for name, (marked, _project) in sorted(marks.items()):
-            if have[name] is not None and not marked:
+        for name, (exists, marked, _project, _digest_) in sorted(heads.items()):
+            if exists and not marked:
                 raise ConflictError("%s exists and nsbridge did not write it; remove it (or keep the container out "
                                     "of nsbridge)" % files[name], field(path, "netns"))
         owners.check(ctx.owner, theirs, what, key)
@@ -195,27 +214,30 @@ def plan_names(params, ctx):
             if found is None:
                 found = upstream(params.get("upstream_from") or UPSTREAM_FROM)
             servers, others, source, warning = found
-        want = {"hosts": hosts_text(spec["hosts"] or [], project),
-                "resolv.conf": resolv_text(servers, others, project, source)}
-        steps = [Step("write %s" % files[name], _write_in_place(files[name], want[name]))
-                 for name in sorted(files) if have[name] != want[name]]
-        after = owners.tagged({"netns": spec["netns"], "files": sorted(files), "hosts": _entries_of(want["hosts"]),
+        for i, name in enumerate(spec["include"] or []):
+            if name not in shared:
+                raise ValidationError("%r is not one of shared (%s)" % (name, ", ".join(sorted(shared)) or "none"),
+                                      "%s[%d]" % (field(path, "include"), i))
+        # what each file is made from, digested: compared with its first line, so an unchanged file is
+        # neither read nor rebuilt
+        digests = {"hosts": _digest(spec["hosts"] or [], [shared_digests[n] for n in spec["include"] or []]),
+                   "resolv.conf": _digest(servers, others, source)}
+
+        def content(name, spec=spec, servers=servers, others=others, source=source, project=project, digests=digests):
+            if name == "hosts":
+                body = hosts_text(list(spec["hosts"] or []) + [e for n in spec["include"] or [] for e in shared[n]])
+            else:
+                body = resolv_text(servers, others, source)
+            return _mark(project, digests[name]) + body
+        steps = [Step("write %s" % files[name], _write_in_place(files[name], lambda n=name, make=content: make(n)))
+                 for name in sorted(files) if heads[name][3] != digests[name] or heads[name][2] != project]
+        after = owners.tagged({"netns": spec["netns"], "files": sorted(files), "digests": digests,
                                "nameservers": servers}, project)
-        if before is not None and have["resolv.conf"] is not None:
-            before["nameservers"] = [line.split()[1] for line in have["resolv.conf"].splitlines()
-                                     if line.startswith("nameserver ")]
         plan = ItemPlan(key, spec["netns"], before, after, steps)
         if warning and not any(warning in p.warnings for p in plans):
             plan.warnings.append(warning)
         plans.append(plan)
     return Planned(plans)
-
-
-def _entries_of(text):
-    """The hosts file's own entries (localhost lines and comments left out), for diffs."""
-    if not text:
-        return []
-    return [line for line in text.splitlines() if line and not line.startswith("#") and line not in LOCALHOST]
 
 
 def files_of(netns, root=ROOT):
@@ -230,7 +252,7 @@ def files_of(netns, root=ROOT):
 def project_of(folder):
     """The project a namespace's files were written for (None: none, or not nsbridge's)."""
     for name in ("hosts", "resolv.conf"):
-        marked, project = _owner(_read(os.path.join(folder, name)))
+        _exists, marked, project, _digest_ = _head(os.path.join(folder, name))
         if marked:
             return project
     return None

@@ -11,13 +11,13 @@ them, and how a route somebody else made to the same destination is recognised a
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 from ..common import validate
 from ..common.errors import ConflictError, ValidationError
 from ..engine.edge import batch_items, field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import Kernel
+from ..kernel.rtnl_writer import RtnlBatch
 from .links import where
 
 RTPROT_NSBRIDGE = 78  # unassigned in iproute2's rt_protos (188 is ospf)
@@ -62,14 +62,18 @@ def describe(route, ns):
             "managed": route["proto"] == RTPROT_NSBRIDGE}
 
 
-def _connected(ns, address):
-    """The interface whose address network holds ``address``, or None (not on-link)."""
-    for index, addrs in ns.addresses().items():
-        for text in addrs:
-            if address in ipaddress.ip_interface(text).network:
-                link = ns.link_by_index(index)
-                return link["ifname"] if link else None
+def _connected(ns, address, networks=None):
+    """The interface whose address network holds ``address``, or None (not on-link).
+    ``networks``: the namespace's [(network, ifindex)], read once for a whole call."""
+    for network, index in networks if networks is not None else _networks(ns):
+        if address in network:
+            link = ns.link_by_index(index)
+            return link["ifname"] if link else None
     return None
+
+
+def _networks(ns):
+    return [(ipaddress.ip_interface(text).network, index) for index, addrs in ns.addresses().items() for text in addrs]
 
 
 def plan_routes(params, ctx):
@@ -81,12 +85,15 @@ def plan_routes(params, ctx):
         validate.netns_name(params["netns"], "netns")
     kernel = ctx.stack.enter_context(Kernel(ctx.check_mode))
     ns = kernel.ns(params.get("netns"))
+    # every change of the call goes out in one batch of messages at commit (kernel.rtnl_writer)
+    batch = RtnlBatch(params.get("netns"))
     observed = {}
     for route in ns.routes():
         observed.setdefault(_key(ipaddress.ip_network("%s/%d" % (route["dst"], route["dst_len"])),
                                  route["metric"]), []).append(route)
     plans = []
     wanted = set()
+    connected_networks = None
     for path, spec in specs:
         key = _key(spec["dst"], spec["metric"])
         wanted.add(key)
@@ -96,7 +103,7 @@ def plan_routes(params, ctx):
         name = str(spec["dst"])
         if spec["state"] == "absent":
             plans.append(ItemPlan(path or name, name, describe(ours[0], ns) if ours else None, None,
-                                  [_delete_step(ns, r) for r in ours]))
+                                  [_delete_step(batch, ns, r) for r in ours]))
             continue
         if theirs:
             raise ConflictError("a route to %s (metric %d) exists%s that nsbridge did not make (%s); remove it "
@@ -104,7 +111,9 @@ def plan_routes(params, ctx):
                                 field(path, "dst"))
         dev = spec["dev"]
         if spec["via"] is not None and not spec["onlink"]:
-            connected = _connected(ns, spec["via"])
+            if connected_networks is None:
+                connected_networks = _networks(ns)
+            connected = _connected(ns, spec["via"], connected_networks)
             if connected is None:
                 raise ValidationError("gateway %s is not on a directly connected network%s (no L2 adjacency); "
                                       "set onlink or route through a host that is" % (spec["via"], where(ns)),
@@ -117,40 +126,28 @@ def plan_routes(params, ctx):
         before = describe(ours[0], ns) if ours else None
         steps = []
         if before is None or len(ours) > 1 or any(before[k] != after[k] for k in ("via", "dev", "onlink")):
-            steps.append(_replace_step(ns, spec, dev, before))
+            steps.append(_replace_step(batch, ns, spec, dev))
         plans.append(ItemPlan(path or name, name, before, after, steps))
     if params.get("purge"):
         for key, routes in sorted(observed.items()):
             for route in routes:
                 if route["proto"] == RTPROT_NSBRIDGE and key not in wanted:
                     before = describe(route, ns)
-                    plans.append(ItemPlan("purge", before["dst"], before, None, [_delete_step(ns, route)]))
-    return Planned(plans)
+                    plans.append(ItemPlan("purge", before["dst"], before, None, [_delete_step(batch, ns, route)]))
+    return Planned(plans, commit=batch.send, atomic=False)
 
 
-def _replace_step(ns, spec, dev, before):
-    family = socket.AF_INET if spec["dst"].version == 4 else socket.AF_INET6
-    kwargs = {"dst": str(spec["dst"]), "family": family, "proto": RTPROT_NSBRIDGE, "priority": spec["metric"]}
-    if spec["via"] is not None:
-        kwargs["gateway"] = str(spec["via"])
-    if spec["onlink"]:
-        kwargs["flags"] = ["onlink"]
-
+def _replace_step(batch, ns, spec, dev):
+    """Queue the route on the call's batch (sent, with every other route of the call, at commit)."""
     def run():
-        if dev is not None:
-            kwargs["oif"] = ns.index_of(dev)
-        ns.call("route %s" % spec["dst"], ns.ipr.route, "replace", **kwargs)
-
-    def undo():
-        if before is None:
-            ns.call("remove route %s" % spec["dst"], ns.ipr.route, "del", dst=str(spec["dst"]), family=family,
-                    priority=spec["metric"])
+        batch.route("replace", str(spec["dst"]), gateway=str(spec["via"]) if spec["via"] is not None else None,
+                    oif=ns.index_of(dev) if dev is not None else None, priority=spec["metric"],
+                    proto=RTPROT_NSBRIDGE, onlink=bool(spec["onlink"]))
     via = " via %s" % spec["via"] if spec["via"] else ""
-    return Step("route %s%s%s%s" % (spec["dst"], via, " dev %s" % dev if dev else "", where(ns)), run, undo)
+    return Step("route %s%s%s%s" % (spec["dst"], via, " dev %s" % dev if dev else "", where(ns)), run)
 
 
-def _delete_step(ns, route):
+def _delete_step(batch, ns, route):
     dst = "%s/%d" % (route["dst"], route["dst_len"])
     return Step("remove route %s%s" % (dst, where(ns)),
-                lambda: ns.call("remove route %s" % dst, ns.ipr.route, "del", dst=dst, family=route["family"],
-                                priority=route["metric"], proto=RTPROT_NSBRIDGE))
+                lambda: batch.route("del", dst, priority=route["metric"], proto=RTPROT_NSBRIDGE))

@@ -20,6 +20,7 @@ from ..engine.edge import field
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..engine import owner as owners
 from ..kernel.netlink import GROUP, Kernel, is_ours, mark, owner_of
+from ..kernel.rtnl_writer import RtnlBatch
 from .links import address_steps, delete_link, left_to_owner, ownership, parse_addresses, sorted_addresses, where
 
 AF_BRIDGE = 7
@@ -78,6 +79,8 @@ def plan_vxlan(params, ctx):
     spec = _validate(params)
     kernel = ctx.stack.enter_context(Kernel(ctx.check_mode))
     ns = kernel.ns(params.get("netns"))
+    # the peers' neighbour and FDB entries go out in one batch of messages at commit (kernel.rtnl_writer)
+    batch = RtnlBatch(params.get("netns"))
     name = spec["name"]
     link = ns.link(name)
     if link is not None and link["kind"] != "vxlan":
@@ -170,18 +173,18 @@ def plan_vxlan(params, ctx):
     wanted_arp = {a: p["mac"] for p in spec["peers"] for a in p["addresses"]}
     wanted_fdb = {p["mac"]: p["underlay"] for p in spec["peers"]}
     for dst in sorted(set(have_arp) - set(wanted_arp)):
-        steps.append(Step("forget peer %s on %s" % (dst, name), _neigh(ns, name, "del", dst, have_arp[dst])))
+        steps.append(Step("forget peer %s on %s" % (dst, name), _neigh(batch, ns, name, "del", dst, have_arp[dst])))
     for mac in sorted(set(have_fdb) - set(wanted_fdb)):
-        steps.append(Step("forget fdb %s on %s" % (mac, name), _fdb(ns, name, "del", mac, have_fdb[mac])))
+        steps.append(Step("forget fdb %s on %s" % (mac, name), _fdb(batch, ns, name, "del", mac, have_fdb[mac])))
     for dst, mac in sorted(wanted_arp.items()):
         if have_arp.get(dst) != mac:
-            steps.append(Step("peer %s is %s on %s" % (dst, mac, name), _neigh(ns, name, "replace", dst, mac)))
+            steps.append(Step("peer %s is %s on %s" % (dst, mac, name), _neigh(batch, ns, name, "replace", dst, mac)))
     for mac, underlay in sorted(wanted_fdb.items()):
         if have_fdb.get(mac) != underlay:
             if mac in have_fdb:
-                steps.append(Step("forget fdb %s on %s" % (mac, name), _fdb(ns, name, "del", mac, have_fdb[mac])))
-            steps.append(Step("fdb %s via %s on %s" % (mac, underlay, name), _fdb(ns, name, "append", mac, underlay)))
-    return Planned([ItemPlan(name, name, before, after, steps)])
+                steps.append(Step("forget fdb %s on %s" % (mac, name), _fdb(batch, ns, name, "del", mac, have_fdb[mac])))
+            steps.append(Step("fdb %s via %s on %s" % (mac, underlay, name), _fdb(batch, ns, name, "append", mac, underlay)))
+    return Planned([ItemPlan(name, name, before, after, steps)], commit=batch.send, atomic=False)
 
 
 def describe_peers(have_arp, have_fdb):
@@ -194,17 +197,10 @@ def describe_peers(have_arp, have_fdb):
     return sorted(peers.values(), key=lambda p: p["mac"])
 
 
-def _neigh(ns, name, verb, dst, mac):
-    def call():
-        kwargs = dict(dst=dst, lladdr=mac, ifindex=ns.index_of(name),
-                      family=socket.AF_INET6 if ":" in dst else socket.AF_INET)
-        if verb != "del":
-            kwargs["state"] = NUD_PERMANENT
-        ns.call("%s neighbour %s" % (verb, dst), ns.ipr.neigh, verb, **kwargs)
-    return call
+def _neigh(batch, ns, name, verb, dst, mac):
+    """Queue a permanent neighbour entry on the device (sent with the call's batch, at commit)."""
+    return lambda: batch.neighbour(verb, ns.index_of(name), dst, mac)
 
 
-def _fdb(ns, name, verb, mac, underlay):
-    def call():
-        ns.call("%s fdb %s" % (verb, mac), ns.ipr.fdb, verb, ifindex=ns.index_of(name), lladdr=mac, dst=underlay)
-    return call
+def _fdb(batch, ns, name, verb, mac, underlay):
+    return lambda: batch.fdb(verb, ns.index_of(name), mac, underlay)

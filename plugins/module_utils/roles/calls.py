@@ -29,11 +29,18 @@ def network_calls(plan, state, backend):
     return calls + ([_call("bridge", bridges=plan["bridges"], state="absent")] if plan["bridges"] else [])
 
 
+def _names_args(plan, resolv_from):
+    args = {"upstream_from": resolv_from} if resolv_from else {}
+    if plan.get("names_shared"):
+        args["shared"] = plan["names_shared"]
+    return args
+
+
 def container_calls(plan, state, backend, resolv_from=None):
     """The containers role: namespaces, veths, names (hosts files), published ports, workloads (images go
     through podman, beside this list: see the role's tasks)."""
     # names before workloads: a workload sees its namespace's hosts file only if it was there first
-    steps = [("netns", "name", "namespaces", {}), ("veth", "pairs", "pairs", {}), ("names", "namespaces", "names", {"upstream_from": resolv_from} if resolv_from else {}),
+    steps = [("netns", "name", "namespaces", {}), ("veth", "pairs", "pairs", {}), ("names", "namespaces", "names", _names_args(plan, resolv_from)),
              ("port_publish", "ports", "ports", {"backend": backend}), ("workload", "workloads", "workloads", {})]
     if state == "absent":
         steps.reverse()

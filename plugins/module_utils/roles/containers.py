@@ -15,7 +15,8 @@ address on that network.
 Names, as on Docker's user-defined networks, without a daemon: every container resolves the name
 and aliases of every container it shares a network with, ``NAME.NETWORK``, and
 ``host.containers.internal`` / ``host.docker.internal`` (the gateway of its default-route network),
-through its namespace's own hosts file (planners.names writes /etc/netns/NAME/hosts).
+through its namespace's own hosts file (planners.names writes /etc/netns/NAME/hosts): the lists of
+the networks it is on, in its own order (a name on two shared networks resolves on the first).
 """
 
 from __future__ import annotations
@@ -223,36 +224,22 @@ def check_names(items):
                     claimed.setdefault(alias, (name, alias == name))
 
 
-def hosts_entries(items, nets, name, atts, routes):
-    """The hosts file of container ``name``'s namespace: [{address, names}] -- every container it shares
-    a network with (its name, aliases and NAME.NETWORK; on the networks in its own order, so the name
-    of a container on two shared networks resolves on the first), and the host's gateway names."""
-    entries = []
-    mine = [a["network"] for a in atts]
-    by_network = {}
-    for other, _c, _mode, _where, others in items:
-        for att in others:
-            if att["network"] in mine:
-                by_network.setdefault(att["network"], []).append((other, att))
-    for network in mine:
-        for other, att in by_network.get(network, []):
+def network_entries(items):
+    """{network: [{address, names}]}: every container on each network, by its name, aliases and
+    NAME.NETWORK -- one list per network, which the hosts file of every container on it includes
+    (planners.names' shared lists: given once, not once per container)."""
+    out = {}
+    for other, _c, _mode, _where, atts in items:
+        for att in atts:
             names = [other] + att["aliases"]
-            names += ["%s.%s" % (n, network) for n in names]
+            names += ["%s.%s" % (n, att["network"]) for n in names]
             for version in sorted(att["ips"]):
-                entries.append({"address": str(att["ips"][version]), "names": names})
-    for version, att in sorted(routes.items()):
-        gateway = nets[att["network"]]["families"][version]["gateway"]
-        entries.append({"address": str(gateway), "names": list(HOST_NAMES)})
-    return _first_wins(entries)
-
-
-def _first_wins(entries):
-    """Each name once per family: a later line naming it again would never be read."""
-    seen, out = set(), []
-    for entry in entries:
-        six = ":" in entry["address"]
-        names = [n for n in entry["names"] if (six, n) not in seen]
-        seen.update((six, n) for n in names)
-        if names:
-            out.append({"address": entry["address"], "names": names})
+                out.setdefault(att["network"], []).append({"address": str(att["ips"][version]), "names": names})
     return out
+
+
+def gateway_entries(nets, routes):
+    """The host's names (host.containers.internal, host.docker.internal): the gateway of the
+    container's default-route network, per family."""
+    return [{"address": str(nets[att["network"]]["families"][version]["gateway"]), "names": list(HOST_NAMES)}
+            for version, att in sorted(routes.items())]

@@ -255,21 +255,42 @@ def _ports(plan, name, c, where, targets, published):
             plan["ports"].append(item)
 
 
-def _names(items, nets, name, mode, atts, routes):
-    """What the container's namespace resolves: its hosts file entries and whether its resolv.conf
-    names the host's upstream resolvers (none when every network is internal: no way out)."""
+def _names(nets, name, mode, atts, routes, lists):
+    """What the container's namespace resolves: the host's gateway names, then the lists of the
+    networks it is on (``lists``: roles.containers.network_entries, with the fleet's other hosts
+    appended on the fleet network), and whether its resolv.conf names the host's upstream
+    resolvers (none when every network is internal: no way out)."""
     if mode != "bridge":
         return {"netns": name, "hosts": [], "resolv": "none"}
     upstream = any(not nets[a["network"]]["internal"] for a in atts)
-    return {"netns": name, "hosts": ctrs.hosts_entries(items, nets, name, atts, routes),
-            "resolv": "upstream" if upstream else "none"}
+    return {"netns": name, "hosts": ctrs.gateway_entries(nets, routes), "resolv": "upstream" if upstream else "none",
+            "include": [a["network"] for a in atts if lists.get(a["network"])]}
 
 
-def network_plan(networks, containers=None, runtime="podman"):
+# a Linux bridge numbers its ports in 10 bits, port 0 unused (net/bridge/br_private.h BR_PORT_BITS)
+MAX_BRIDGE_PORTS = (1 << 10) - 1
+
+
+def _bridge_ports(items, nets):
+    """More containers on one network than its bridge can hold ports is an error, before anything is made."""
+    count = {}
+    for _name, _c, _mode, _where, atts in items:
+        for att in atts:
+            count[att["network"]] = count.get(att["network"], 0) + 1
+    for network, n in sorted(count.items()):
+        if n > MAX_BRIDGE_PORTS:
+            fail("network %r" % network, "%d containers on it: a Linux bridge holds at most %d ports (put them on "
+                                         "several networks)" % (n, MAX_BRIDGE_PORTS))
+
+
+def network_plan(networks, containers=None, runtime="podman", shared_names=None):
     """The roles' variables -> {namespaces, bridges, masquerades, isolation, pairs, ports, workloads,
-    names, images, summary}; raises ValidationError naming the network or container and the key."""
+    names, names_shared, images, summary}; raises ValidationError naming the network or container
+    and the key.  ``shared_names``: {network: [{address, names}]} every container on that network
+    resolves too (the fleet role's: the other hosts' containers)."""
     nets = _networks(networks)
     items, seen = ctrs.containers(containers, nets)
+    _bridge_ports(items, nets)
     ctrs.address(items, nets)
     ctrs.check_names(items)
     plan = {"namespaces": [], "bridges": [], "masquerades": [], "isolation": [], "pairs": [],
@@ -277,6 +298,10 @@ def network_plan(networks, containers=None, runtime="podman"):
     for net in sorted(nets.values(), key=lambda n: n["index"]):
         _net_batches(plan, net)
     by_name = {name: (mode, atts) for name, _c, mode, _w, atts in items}
+    lists = ctrs.network_entries(items)
+    for network, entries in (shared_names or {}).items():
+        if network in lists:
+            lists[network] = lists[network] + list(entries)
     published = {}
     for name, c, mode, where, atts in items:
         netns, routes = name, ctrs.default_routes(atts, nets)
@@ -293,7 +318,7 @@ def network_plan(networks, containers=None, runtime="podman"):
             targets = _targets(other_atts, ctrs.default_routes(other_atts, nets), nets)
         else:
             plan["namespaces"].append(name)
-            plan["names"].append(_names(items, nets, name, mode, atts, routes))
+            plan["names"].append(_names(nets, name, mode, atts, routes, lists))
         for att in atts:
             plan["pairs"].append(_pair(name, att, nets[att["network"]], routes))
         _ports(plan, name, c, where, targets, published)
@@ -309,4 +334,6 @@ def network_plan(networks, containers=None, runtime="podman"):
                                               "ip6": str(a["ips"][6]) if 6 in a["ips"] else None,
                                               "aliases": a["aliases"]} for a in atts],
                                 "publish": [str(p) for p in c.get("publish") or []], "image": c.get("image")})
+    used = {n for item in plan["names"] for n in item.get("include", [])}
+    plan["names_shared"] = {n: lists[n] for n in sorted(used)}
     return plan

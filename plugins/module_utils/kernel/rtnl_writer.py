@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Batches of route, neighbour and FDB changes, written as raw rtnetlink messages, many per send.
+
+Why this exists beside pyroute2: a fleet host with 999 peers needs 999 routes, and in vxlan mode as
+many neighbour and FDB entries.  pyroute2 spends ~0.6 ms encoding and awaiting each request
+(bench/fleet_dataplane.py: 0.38 s routed, 0.81 s vxlan, 20-25x ``ip -batch``); here each message
+is a few struct packs, all of a batch go out in a handful of ``send`` calls and their acks are read
+together.  Only the three message kinds those planners write, with the attributes they use.
+
+A batch is not a transaction: each message succeeds or fails on its own, as with ``ip -batch``.
+``send`` raises one KernelError naming every message that failed (what it was for, and the errno);
+the others are applied, each complete (a route, a neighbour entry is all or nothing).
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import socket
+import struct
+
+from ..common.errors import KernelError
+from .netlink import entered
+from .rtnl_reader import (AF_BRIDGE, NDA_DST, NDA_LLADDR, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, RTA_DST,
+                          RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTM_NEWNEIGH, RTM_NEWROUTE, RT_TABLE_MAIN)
+
+RTM_DELROUTE, RTM_DELNEIGH = 25, 29
+NLM_F_REPLACE, NLM_F_CREATE, NLM_F_APPEND = 0x100, 0x400, 0x800
+RTN_UNICAST, RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 1, 0, 253
+RTNH_F_ONLINK = 4
+NUD_NOARP, NUD_PERMANENT = 0x40, 0x80
+NTF_SELF = 0x02
+_HDR = struct.Struct("=IHHII")
+_RTMSG = struct.Struct("=BBBBBBBBI")
+_NDMSG = struct.Struct("=BxxxiHBB")
+_ERR = struct.Struct("=i")
+_CHUNK = 1 << 16
+
+
+def _attr(kind, data):
+    pad = (4 - len(data) % 4) % 4
+    return struct.pack("=HH", 4 + len(data), kind) + data + b"\0" * pad
+
+
+def _ip(text):
+    return ipaddress.ip_address(text).packed
+
+
+def _mac(text):
+    return bytes(int(part, 16) for part in text.split(":"))
+
+
+class RtnlBatch:
+    """Messages for one namespace, sent together by ``send``."""
+
+    def __init__(self, netns=None):
+        self.netns = netns
+        self.messages = []  # (bytes, what it is for)
+
+    def __len__(self):
+        return len(self.messages)
+
+    def _add(self, kind, flags, body, what):
+        self.messages.append((kind, flags, body, what))
+
+    def route(self, verb, dst, gateway=None, oif=None, priority=0, proto=78, onlink=False, table=RT_TABLE_MAIN):
+        """``verb`` replace (create or change) or del; ``dst`` a network (text)."""
+        net = ipaddress.ip_network(dst)
+        family = socket.AF_INET if net.version == 4 else socket.AF_INET6
+        scope = RT_SCOPE_UNIVERSE if gateway or verb == "del" else RT_SCOPE_LINK
+        body = _RTMSG.pack(family, net.prefixlen, 0, 0, table if table < 256 else 252, proto, scope, RTN_UNICAST,
+                           RTNH_F_ONLINK if onlink else 0)
+        body += _attr(RTA_DST, net.network_address.packed) + _attr(RTA_TABLE, struct.pack("=I", table))
+        if priority:
+            body += _attr(RTA_PRIORITY, struct.pack("=I", priority))
+        if gateway:
+            body += _attr(RTA_GATEWAY, _ip(gateway))
+        if oif:
+            body += _attr(RTA_OIF, struct.pack("=I", oif))
+        if verb == "del":
+            self._add(RTM_DELROUTE, 0, body, "remove route %s" % dst)
+        else:
+            self._add(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, body,
+                      "route %s%s" % (dst, " via %s" % gateway if gateway else ""))
+
+    def neighbour(self, verb, ifindex, dst, lladdr):
+        """A permanent neighbour entry (``verb`` replace or del)."""
+        family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+        body = _NDMSG.pack(family, ifindex, NUD_PERMANENT, 0, 0) + _attr(NDA_DST, _ip(dst))
+        if verb == "del":
+            self._add(RTM_DELNEIGH, 0, body, "forget neighbour %s" % dst)
+        else:
+            self._add(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, body + _attr(NDA_LLADDR, _mac(lladdr)),
+                      "neighbour %s is %s" % (dst, lladdr))
+
+    def fdb(self, verb, ifindex, lladdr, dst):
+        """A VXLAN device's forwarding entry: ``lladdr`` is behind underlay address ``dst``."""
+        body = _NDMSG.pack(AF_BRIDGE, ifindex, NUD_NOARP | NUD_PERMANENT, NTF_SELF, 0)
+        body += _attr(NDA_LLADDR, _mac(lladdr)) + _attr(NDA_DST, _ip(dst))
+        if verb == "del":
+            self._add(RTM_DELNEIGH, 0, body, "forget fdb %s" % lladdr)
+        else:
+            self._add(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, body, "fdb %s via %s" % (lladdr, dst))
+
+    def send(self):
+        """Write every message (in order), read every ack; raise KernelError naming those that failed.
+        ENOENT/ESRCH on a removal is not a failure (gone already)."""
+        if not self.messages:
+            return
+        with entered(self.netns):
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            failed = self._exchange(sock)
+        finally:
+            sock.close()
+        self.messages = []
+        if failed:
+            where = " in namespace %r" % self.netns if self.netns else ""
+            shown = "; ".join("%s: %s" % (what, os.strerror(code)) for what, code in failed[:10])
+            more = " (and %d more)" % (len(failed) - 10) if len(failed) > 10 else ""
+            raise KernelError("%d of the batch's changes failed%s: %s%s" % (len(failed), where, shown, more))
+
+    def _exchange(self, sock):
+        pending, failed = {}, []
+        chunk, seq = b"", 0
+        for kind, flags, body, what in self.messages:
+            seq += 1
+            pending[seq] = (kind, what)
+            message = _HDR.pack(_HDR.size + len(body), kind, NLM_F_REQUEST | NLM_F_ACK | flags, seq, 0) + body
+            if len(chunk) + len(message) > _CHUNK:
+                sock.send(chunk)
+                failed += self._acks(sock, pending, wait_for=seq - 1)
+                chunk = b""
+            chunk += message
+        sock.send(chunk)
+        failed += self._acks(sock, pending, wait_for=seq)
+        return failed
+
+    @staticmethod
+    def _acks(sock, pending, wait_for):
+        """Read acks until every message up to ``wait_for`` has one; [(what, errno)] of the failures."""
+        failed = []
+        data = memoryview(bytearray(1 << 20))
+        while any(s <= wait_for for s in pending):
+            size = sock.recv_into(data)
+            offset = 0
+            while offset + _HDR.size <= size:
+                length, mtype, _flags, seq, _pid = _HDR.unpack_from(data, offset)
+                if length < _HDR.size:
+                    break
+                if mtype == NLMSG_ERROR and seq in pending:
+                    code = -_ERR.unpack_from(data, offset + _HDR.size)[0]
+                    kind, what = pending.pop(seq)
+                    removal = kind in (RTM_DELROUTE, RTM_DELNEIGH)
+                    if code and not (removal and code in (errno.ENOENT, errno.ESRCH)):
+                        failed.append((what, code))
+                offset += (length + 3) & ~3
+        return failed
