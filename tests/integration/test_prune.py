@@ -161,7 +161,7 @@ def test_what_the_variables_stop_listing_goes(sandbox, backend):
     shop_before = of_project(box, backend, "shop")
     assert shop_before["rules"] and shop_before["namespaces"] == [p + "shop1"] and shop_before["workloads"]
     assert answers(box, out, "203.0.113.1", 9090) == "shop1 203.0.113.2"
-    same, changed, failed = play(box, renamed)
+    same, changed, failed = play(box, renamed, "--diff")
     assert failed == 0 and changed == 0, same.stdout[-3000:]
     assert box.fetch(p + "shop1", "10.61.0.10", 8000) is None and box.fetch(p + "web3", "10.63.0.10", 8000) is None
     assert not box.ping(p + "shop1", "10.61.0.10") and not box.ping(p + "web3", "10.63.0.10"), \

@@ -146,3 +146,29 @@ def test_peer_name_taken_in_target_namespace(sandbox):
     result = sandbox.run("veth", name="vh1", peer="eth0", peer_netns=ns)
     assert result["failed"] and "peer: interface 'eth0' already exists in %s" % ns in result["msg"]
     assert "vh1" not in sandbox.links()
+
+
+def test_many_pairs_go_together_and_nothing_else_does(sandbox):
+    """Absent pairs of one call are deleted as one device group per namespace: every one goes,
+    each item reports its own action, links that stay (ours and foreign) keep their groups."""
+    a, b = sandbox.name("a"), sandbox.name("b")
+    sandbox.run("netns", name=[a, b])
+    pairs = [{"name": "vg%d" % i, "peer": "eth%d" % i, "peer_netns": a} for i in range(6)]
+    pairs += [{"name": "vb%d" % i, "netns": b, "peer": "eth%d" % i, "peer_netns": a} for i in range(6, 9)]
+    sandbox.run("veth", pairs=pairs + [{"name": "vkeep", "peer": "eth9", "peer_netns": a}])
+    sandbox.sh(None, "ip", "link", "add", "theirs", "group", "7", "type", "veth", "peer", "theirs2")
+    sandbox.sh(b, "ip", "link", "add", "theirs", "type", "veth", "peer", "theirs2")
+    groups = {ns: {n: link["group"] for n, link in sandbox.links(ns).items()} for ns in (None, b)}
+    gone = sandbox.run("veth", pairs=[dict(p, state="absent") for p in pairs])
+    assert gone["changed"] and not gone.get("failed")
+    assert [r["actions"] for r in gone["results"]] == [
+        ["delete veth %s%s (and its peer)" % (p["name"], " in %s" % b if p.get("netns") else "")] for p in pairs]
+    assert not [n for n in sandbox.links() if n.startswith("vg")]
+    assert not [n for n in sandbox.links(b) if n.startswith("vb")]
+    assert set(sandbox.links(a)) == {"lo", "eth9"}
+    assert {n: link["group"] for n, link in sandbox.links().items()} == {
+        n: g for n, g in groups[None].items() if not n.startswith("vg")}
+    assert {n: link["group"] for n, link in sandbox.links(b).items()} == {
+        n: g for n, g in groups[b].items() if not n.startswith("vb")}
+    assert sandbox.links()["theirs"]["group"] == 7
+    assert sandbox.run("veth", pairs=[dict(p, state="absent") for p in pairs])["changed"] is False

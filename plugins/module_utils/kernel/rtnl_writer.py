@@ -7,7 +7,8 @@ Why this exists beside pyroute2: a fleet host with 999 peers needs 999 routes, a
 many neighbour and FDB entries.  pyroute2 spends ~0.6 ms encoding and awaiting each request
 (bench/fleet_dataplane.py: 0.38 s routed, 0.81 s vxlan, 20-25x ``ip -batch``); here each message
 is a few struct packs, all of a batch go out in a handful of ``send`` calls and their acks are read
-together.  Only the three message kinds those planners write, with the attributes they use.
+together.  Only the message kinds those planners write, with the attributes they use; and links deleted
+together by device group (veth pairs going in one call).
 
 A batch is not a transaction: each message succeeds or fails on its own, as with ``ip -batch``.
 ``send`` raises one KernelError naming every message that failed (what it was for, and the errno);
@@ -27,7 +28,8 @@ from .netlink import entered
 from .rtnl_reader import (AF_BRIDGE, NDA_DST, NDA_LLADDR, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, RTA_DST,
                           RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTM_NEWNEIGH, RTM_NEWROUTE, RT_TABLE_MAIN)
 
-RTM_DELROUTE, RTM_DELNEIGH = 25, 29
+RTM_NEWLINK, RTM_DELLINK, RTM_DELROUTE, RTM_DELNEIGH = 16, 17, 25, 29
+IFLA_GROUP = 27
 NLM_F_REPLACE, NLM_F_CREATE, NLM_F_APPEND = 0x100, 0x400, 0x800
 RTN_UNICAST, RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 1, 0, 253
 RTNH_F_ONLINK = 4
@@ -36,6 +38,7 @@ NTF_SELF = 0x02
 _HDR = struct.Struct("=IHHII")
 _RTMSG = struct.Struct("=BBBBBBBBI")
 _NDMSG = struct.Struct("=BxxxiHBB")
+_IFINFOMSG = struct.Struct("=BxHiII")
 _ERR = struct.Struct("=i")
 _CHUNK = 1 << 16
 
@@ -54,7 +57,7 @@ def _mac(text):
 
 
 class RtnlBatch:
-    """Messages for one namespace, sent together by ``send``."""
+    """Messages for one namespace, sent together by ``send`` (in order: the kernel handles them so)."""
 
     def __init__(self, netns=None):
         self.netns = netns
@@ -105,9 +108,22 @@ class RtnlBatch:
         else:
             self._add(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND, body, "fdb %s via %s" % (lladdr, dst))
 
+    def link_group(self, ifindex, group, what):
+        """Put link ``ifindex`` in device group ``group``."""
+        body = _IFINFOMSG.pack(0, 0, ifindex, 0, 0) + _attr(IFLA_GROUP, struct.pack("=I", group))
+        self._add(RTM_NEWLINK, 0, body, what)
+
+    def delete_group(self, group, what):
+        """Delete every link of device group ``group`` at once: the kernel unregisters them together,
+        waiting once for its RCU grace period instead of once per link (100 veth pairs: 0.04 s, not
+        1.6 s one by one)."""
+        body = _IFINFOMSG.pack(0, 0, 0, 0, 0) + _attr(IFLA_GROUP, struct.pack("=I", group))
+        self._add(RTM_DELLINK, 0, body, what)
+
     def send(self):
         """Write every message (in order), read every ack; raise KernelError naming those that failed.
-        ENOENT/ESRCH on a removal is not a failure (gone already)."""
+        ENOENT/ESRCH/ENODEV on a removal is not a failure (gone already; link messages serve only
+        removals: a group mark then the group's deletion)."""
         if not self.messages:
             return
         with entered(self.netns):
@@ -155,8 +171,8 @@ class RtnlBatch:
                 if mtype == NLMSG_ERROR and seq in pending:
                     code = -_ERR.unpack_from(data, offset + _HDR.size)[0]
                     kind, what = pending.pop(seq)
-                    removal = kind in (RTM_DELROUTE, RTM_DELNEIGH)
-                    if code and not (removal and code in (errno.ENOENT, errno.ESRCH)):
+                    removal = kind in (RTM_DELROUTE, RTM_DELNEIGH, RTM_DELLINK, RTM_NEWLINK)
+                    if code and not (removal and code in (errno.ENOENT, errno.ESRCH, errno.ENODEV)):
                         failed.append((what, code))
                 offset += (length + 3) & ~3
         return failed

@@ -21,8 +21,8 @@ from ..engine.edge import field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..engine import owner as owners
 from ..kernel.netlink import GROUP, is_ours, mark, netns_exists, netns_path, owner_of, pyroute2
-from .links import (address_steps, delete_link, left_to_owner, ownership, parse_addresses, plan_link_batch,
-                    require_netns, sorted_addresses, where)
+from .links import (Removals, address_steps, delete_link, left_to_owner, ownership, parse_addresses,
+                    plan_link_batch, require_netns, sorted_addresses, where)
 
 ITEM_OPTIONS = dict(
     name=dict(type="str"),
@@ -94,8 +94,10 @@ def _gateways(values, peer_addresses, path):
 
 
 def plan_pairs(params, ctx):
-    specs, plans = plan_link_batch(params, ctx, "pairs", ITEM_KEYS, validate_pair, "interface",
-                                   plan_pair, plan_pair_absent)
+    removals = Removals()
+    specs, plans = plan_link_batch(params, ctx, "pairs", ITEM_KEYS, validate_pair, "interface", plan_pair,
+                                   lambda kernel, key, spec, owner: plan_pair_absent(kernel, key, spec, owner,
+                                                                                     removals))
     present = [ps for ps in specs if ps[1]["state"] == "present"]
     validate.unique(present, lambda ps: (ps[1].get("peer_netns"), ps[1]["peer"]),
                     lambda i: field(present[i][0], "peer"), "peer interface")
@@ -353,7 +355,7 @@ def _kv(changes):
     return ", ".join("%s=%s" % kv for kv in sorted(changes.items()))
 
 
-def plan_pair_absent(kernel, key, spec, owner=None):
+def plan_pair_absent(kernel, key, spec, owner=None, removals=None):
     name = spec["name"]
     if spec.get("netns") is not None and not netns_exists(spec["netns"]):
         return ItemPlan(key, name, None, None)
@@ -368,6 +370,7 @@ def plan_pair_absent(kernel, key, spec, owner=None):
     kept = left_to_owner(key, name, before, link, owner, "veth %r%s" % (name, where(ns)))
     if kept is not None:
         return kept
-    return ItemPlan(key, name, before, None, [
-        Step("delete veth %s%s (and its peer)" % (name, where(ns)), lambda: delete_link(ns, name)),
-    ])
+    describe = "delete veth %s%s (and its peer)" % (name, where(ns))
+    if removals is None:
+        return ItemPlan(key, name, before, None, [Step(describe, lambda: delete_link(ns, name))])
+    return ItemPlan(key, name, before, None, [removals.step(ns, name, describe)])
