@@ -17,6 +17,7 @@ import importlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -55,8 +56,9 @@ class Sandbox:
         """A unique name for a namespace or interface (<= 15 bytes for short suffixes)."""
         return self.prefix + suffix
 
-    def run(self, module, check=False, diff=False, **args):
-        """Run nsbridge.network.<module> in this sandbox's host namespace; return its JSON result."""
+    def run(self, module, check=False, diff=False, host=None, **args):
+        """Run nsbridge.network.<module> in this sandbox's host namespace (or ``host``, another namespace
+        of the sandbox playing a second host); return its JSON result."""
         mod = importlib.import_module(MODULES + module)
         args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
         # a module process starts with no warnings; in-process runs must too
@@ -64,13 +66,24 @@ class Sandbox:
         ansible_warnings._global_deprecations.clear()
         out = io.StringIO()
         # a module is never "the controller", even if a controller-side import (a filter test) said so
-        with patch_module_args(args), contextlib.redirect_stdout(out), netlink.entered(self.host), \
+        with patch_module_args(args), contextlib.redirect_stdout(out), netlink.entered(host or self.host), \
                 mock.patch.object(ansible_internal, "is_controller", False):
             try:
                 mod.main()
             except SystemExit:
                 pass
         return json.loads(out.getvalue())
+
+    def playbook(self, path, extra, *flags):
+        """Run ``ansible-playbook path`` on localhost inside this sandbox's host namespace, with ``extra``
+        as extra vars: (the finished process, changed, failed) from its recap."""
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+        cmd = ["nsenter", "--net=/run/netns/" + self.host, os.path.join(ROOT, ".venv", "bin", "ansible-playbook"),
+               path, "-e", json.dumps(extra)] + list(flags)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env, check=False)
+        recap = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
+        assert recap, proc.stdout[-3000:] + proc.stderr[-2000:]
+        return proc, int(recap.group(2)), int(recap.group(4))
 
     def sh(self, netns, *cmd, check=True, timeout=20):
         """Run a command inside namespace ``netns`` (None: the sandbox host)."""

@@ -37,7 +37,8 @@ options:
         description: The module's short name.
         type: str
         required: true
-        choices: [bridge, veth, netns, nat_masquerade, port_publish, network_isolation, workload, route, vxlan, names]
+        choices: [bridge, veth, netns, nat_masquerade, port_publish, network_isolation, workload, route, vxlan, names, tunnel,
+                  impairment]
       args:
         description: The module's arguments, as a task would pass them.
         type: dict

@@ -21,6 +21,13 @@ options:
     type: list
     elements: str
     required: true
+  sysctls:
+    description:
+      - C(net.*) sysctls each namespace named holds, e.g. C(net.ipv4.ip_forward=1) for a router; only the keys
+        given are read and set, and what a namespace holds dies with it. A key the kernel does not have is an error
+        naming it. Ignored with C(state=absent).
+    type: dict
+    version_added: "0.4.0"
 extends_documentation_fragment:
   - nsbridge.network.common
 author:
@@ -31,6 +38,13 @@ EXAMPLES = r'''
 - name: Two container namespaces
   nsbridge.network.netns:
     name: [web1, web2]
+
+- name: Two routers of a lab, forwarding both families
+  nsbridge.network.netns:
+    name: [r1, r2]
+    sysctls:
+      net.ipv4.ip_forward: 1
+      net.ipv6.conf.all.forwarding: 1
 
 - name: Remove them again
   nsbridge.network.netns:

@@ -62,6 +62,14 @@ options:
   peer_mac:
     description: MAC address of I(peer).
     type: str
+  up:
+    description:
+      - C(false) keeps both ends administratively down (a lab's link cut, as Mininet's C(link r1 r2 down));
+        C(true) brings them up again. The kernel drops a down end's IPv6 addresses and its routes unless the
+        namespace keeps them (C(net.ipv6.conf.all.keep_addr_on_down), see M(nsbridge.network.netns)).
+    type: bool
+    default: true
+    version_added: "0.4.0"
   pairs:
     description:
       - Many pairs in one call; each item takes the options above plus I(netns) and I(state).
@@ -80,6 +88,7 @@ options:
       mtu: {description: "See top-level I(mtu).", type: int}
       mac: {description: "See top-level I(mac).", type: str}
       peer_mac: {description: "See top-level I(peer_mac).", type: str}
+      up: {description: "See top-level I(up).", type: bool, default: true}
       state: {description: "Overrides the top-level I(state) for this item.", type: str, choices: [present, absent]}
 extends_documentation_fragment:
   - nsbridge.network.common

@@ -46,3 +46,25 @@ def test_bad_names_fail_before_anything_is_made(sandbox):
         assert sandbox.run("netns", name=[bad])["failed"]
     dup = sandbox.run("netns", name=[good, good])
     assert dup["failed"] and "name[1]" in dup["msg"]
+
+
+def test_sysctls_of_a_router_namespace(sandbox):
+    r1, r2 = sandbox.name("r1"), sandbox.name("r2")
+    router = {"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.all.keep_addr_on_down": 1}
+    check, real, _c, _again = converge_four_times(sandbox, "netns", name=[r1, r2], sysctls=router)
+    assert real["namespaces"][0]["sysctls"] == {k: str(v) for k, v in router.items()}
+    for ns in (r1, r2):
+        assert sandbox.sh(ns, "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1"
+        assert sandbox.sh(ns, "sysctl", "-n", "net.ipv6.conf.all.forwarding").stdout.strip() == "1"
+    assert sandbox.sh(None, "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "0", "the host's stay"
+    host_view = sandbox.sh(None, "sysctl", "-n", "net.ipv4.ip_forward").stdout
+    changed = sandbox.run("netns", diff=True, name=[r1], sysctls={"net.ipv4.ip_forward": 0})
+    assert changed["changed"] and changed["results"][0]["actions"] == ["set net.ipv4.ip_forward = 0 in %s" % r1]
+    assert changed["diff"]["before"][r1]["sysctls"] == {"net.ipv4.ip_forward": "1"}
+    assert sandbox.sh(r2, "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1"
+    assert sandbox.sh(None, "sysctl", "-n", "net.ipv4.ip_forward").stdout == host_view
+    for bad, says in (({"kernel.hostname": "x"}, "sysctls.kernel.hostname: 'kernel.hostname' is not a network sysctl"),
+                      ({"net.ipv4.no_such_thing": 1}, "sysctls.net.ipv4.no_such_thing: sysctl net.ipv4.no_such_thing does not exist"),
+                      ({"net.ipv4.ip_forward": [1]}, "must be a number or a string")):
+        result = sandbox.run("netns", name=[r1], sysctls=bad)
+        assert result["failed"] and says in result["msg"], result["msg"]

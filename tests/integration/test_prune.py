@@ -23,13 +23,7 @@ PLAY = os.path.join(ROOT, "tests", "integration", "data", "roles.yml")
 
 
 def play(box, extra, *flags):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    cmd = ["nsenter", "--net=/run/netns/" + box.host, os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), PLAY,
-           "-e", json.dumps(extra)] + list(flags)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env, check=False)
-    recap = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
-    assert recap, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return proc, int(recap.group(2)), int(recap.group(4))
+    return box.playbook(PLAY, extra, *flags)
 
 
 def outside(box):

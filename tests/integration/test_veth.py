@@ -172,3 +172,25 @@ def test_many_pairs_go_together_and_nothing_else_does(sandbox):
         n: g for n, g in groups[b].items() if not n.startswith("vb")}
     assert sandbox.links()["theirs"]["group"] == 7
     assert sandbox.run("veth", pairs=[dict(p, state="absent") for p in pairs])["changed"] is False
+
+
+def test_a_link_taken_down_and_up_again(sandbox):
+    """up: false keeps both ends down (a lab's link cut); true brings them back, in place."""
+    r1, r2 = sandbox.name("r1"), sandbox.name("r2")
+    sandbox.run("netns", name=[r1, r2], sysctls={"net.ipv6.conf.all.keep_addr_on_down": 1})
+    pair = dict(name="eth1", netns=r1, peer="eth1", peer_netns=r2, addresses=["10.1.0.1/30", "fd00:1::1/64"],
+                peer_addresses=["10.1.0.2/30", "fd00:1::2/64"])
+    sandbox.run("veth", **pair)
+    index = sandbox.links(r1)["eth1"]["index"]
+    check, down, _c, _again = converge_four_times(sandbox, "veth", **dict(pair, up=False))
+    assert down["diff"]["after"]["eth1"]["up"] is False and down["diff"]["after"]["eth1"]["peer_up"] is False
+    assert not sandbox.links(r1)["eth1"]["up"] and not sandbox.links(r2)["eth1"]["up"]
+    assert not sandbox.ping(r1, "10.1.0.2")
+    assert "fd00:1::1/64" in sandbox.sh(r1, "ip", "-6", "addr", "show", "dev", "eth1").stdout, "kept while down"
+    up = sandbox.run("veth", **pair)
+    assert up["changed"] and sandbox.links(r1)["eth1"]["index"] == index
+    assert sandbox.ping(r1, "10.1.0.2") and sandbox.ping(r1, "fd00:1::2")
+    created_down = sandbox.run("veth", name="eth2", netns=r1, peer="eth2", peer_netns=r2, up=False)
+    assert created_down["changed"] and not sandbox.links(r1)["eth2"]["up"] and not sandbox.links(r2)["eth2"]["up"]
+    bad = sandbox.run("veth", **dict(pair, up=False, peer_gateway="10.1.0.1"))
+    assert bad["failed"] and "peer_gateway: a default route needs the pair up" in bad["msg"]

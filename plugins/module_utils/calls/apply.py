@@ -11,7 +11,7 @@ import contextlib
 
 from ..common.errors import NsbridgeError, ValidationError
 from ..engine.reconcile import BatchFailed, Context, apply_plans
-from .catalog import entry
+from .catalog import entry, preflight
 from .ownership import Ledger
 
 _NOT_VALIDATOR_KEYS = ("argument_spec", "supports_check_mode")
@@ -90,6 +90,11 @@ def apply_calls(calls, check_mode, validated=False, project=None, record=None, p
     makes by other means, recorded too; those no longer listed come back in ``external_orphans``
     (with ``prune``) for the caller to remove."""
     checked_calls = _validate_all(calls, validated)
+    for name, path, params in checked_calls:
+        try:
+            preflight(name, params)
+        except NsbridgeError as exc:
+            raise CallFailed("nsbridge.network.%s: %s" % (name, exc), path, [], []) from None
     validated_calls = [{"module": name, "args": params} for name, _path, params in checked_calls]
     ledger = Ledger(project, record, validated_calls, external) if project and record else None
     warnings = list(ledger.warnings) if ledger else []

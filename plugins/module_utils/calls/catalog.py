@@ -39,7 +39,8 @@ def _veth():
 
 def _netns():
     from ..planners.netns import plan_namespaces
-    return _plain(name=dict(type="list", elements="str", required=True)), plan_namespaces, "namespaces"
+    return (_plain(name=dict(type="list", elements="str", required=True), sysctls=dict(type="dict")),
+            plan_namespaces, "namespaces")
 
 
 def _nat_masquerade():
@@ -85,6 +86,16 @@ def _vxlan():
     return _plain(**p.OPTIONS), p.plan_vxlan, "vxlan"
 
 
+def _tunnel():
+    from ..planners import tunnel as p
+    return batch_spec(p.ITEM_OPTIONS, "name", "tunnels"), p.plan_tunnels, "tunnels"
+
+
+def _impairment():
+    from ..planners import impairment as p
+    return batch_spec(p.ITEM_OPTIONS, "dev", "impairments"), p.plan_impairments, "impairments"
+
+
 ENTRIES = {
     "bridge": _bridge,
     "veth": _veth,
@@ -96,7 +107,25 @@ ENTRIES = {
     "route": _route,
     "vxlan": _vxlan,
     "names": _names,
+    "tunnel": _tunnel,
+    "impairment": _impairment,
 }
+
+
+def _impairment_preflight():
+    from ..planners.impairment import preflight
+    return preflight
+
+
+# what some modules check on the host before any call of an apply runs (a kernel feature a later
+# call needs): an error there leaves everything as it was
+PREFLIGHT = {"impairment": _impairment_preflight}
+
+
+def preflight(name, params):
+    """Raise the error a call would meet on this host for a reason found without planning it."""
+    if name in PREFLIGHT:
+        PREFLIGHT[name]()(params)
 
 
 def calls_option(required):

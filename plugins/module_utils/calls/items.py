@@ -25,11 +25,12 @@ from ..kernel.netlink import Kernel, is_ours, list_netns, netns_exists, owner_of
 from ..planners import names, port_publish, workload
 
 # modules whose objects go first when several go: what stands on something before what it stands on
-REMOVAL_ORDER = ("workload", "port_publish", "network_isolation", "nat_masquerade", "route", "names", "veth",
-                 "vxlan", "bridge", "netns")
+REMOVAL_ORDER = ("workload", "port_publish", "network_isolation", "nat_masquerade", "route", "names", "impairment",
+                 "veth", "tunnel", "vxlan", "bridge", "netns")
 # batch modules: the list option and the item options (a call's items; the single form is one item)
 _BATCH = {"bridge": "bridges", "veth": "pairs", "workload": "workloads", "route": "routes", "names": "namespaces",
-          "port_publish": "ports", "nat_masquerade": "networks", "network_isolation": "networks"}
+          "port_publish": "ports", "nat_masquerade": "networks", "network_isolation": "networks",
+          "tunnel": "tunnels", "impairment": "impairments"}
 _FIREWALL = ("port_publish", "nat_masquerade", "network_isolation")
 EXTERNAL = "external"  # what a caller makes by other means and names for the record (podman:NAME)
 
@@ -67,7 +68,9 @@ def _identity(module, item, call):
     netns = call.get("netns") if call else item.get("netns")
     if module == "netns":
         return ident(module, item["name"]), {"name": item["name"]}
-    if module in ("bridge", "veth", "vxlan"):
+    if module == "impairment":
+        return ident(module, item.get("netns"), item["dev"]), {"dev": item["dev"], "netns": item.get("netns")}
+    if module in ("bridge", "veth", "vxlan", "tunnel"):
         keep = {"name": item["name"], "netns": item.get("netns")}
         if module == "veth":  # for saying which container a pair belonged to
             keep.update(peer_netns=item.get("peer_netns"), peer_addresses=item.get("peer_addresses"))
@@ -125,7 +128,8 @@ def removal_calls(entries):
                     for i in items]
             continue
         else:
-            fields = {"veth": ("name", "netns"), "port_publish": ("host_port", "protocol", "host_ip", "destination")}
+            fields = {"veth": ("name", "netns"), "tunnel": ("name", "netns"), "impairment": ("dev", "netns"),
+                      "port_publish": ("host_port", "protocol", "host_ip", "destination")}
             args[_BATCH[module]] = [{k: v for k, v in i.items() if k in fields.get(module, i) and v is not None}
                                     for i in items]
         args["state"] = "absent"
@@ -189,13 +193,15 @@ def _one(module, key, item, owner_of_address):
         return "names of namespace %s" % item["netns"]
     if module == EXTERNAL:
         return "%s container %s" % tuple(item["name"].split(":", 1)) if ":" in item["name"] else item["name"]
-    return "%s %s" % ({"workload": "workload", "veth": "veth", "vxlan": "vxlan device"}.get(module, module),
-                      item.get("name"))
+    if module == "impairment":
+        return "impairment of %s%s" % (item["dev"], " in %s" % item["netns"] if item.get("netns") else "")
+    return "%s %s%s" % ({"workload": "workload", "veth": "veth", "vxlan": "vxlan device"}.get(module, module),
+                        item.get("name"), " in %s" % item["netns"] if module == "tunnel" and item.get("netns") else "")
 
 
 def scan(project, modules, netns_of):
     """{identity: (module, item, call)} of the objects of ``modules`` whose marks say they were made
-    for ``project`` (routes carry no project: they are not found this way).  ``netns_of``: {module:
+    for ``project`` (routes and impairments carry no project: they are not found this way).  ``netns_of``: {module:
     [(call netns, backend)]} where the current calls look."""
     found = {}
     if "netns" in modules:
@@ -204,15 +210,17 @@ def scan(project, modules, netns_of):
                 if netns_exists(name) and kernel.netns_owner(name) == project:
                     found[ident("netns", name)] = ("netns", {"name": name}, {})
                 kernel.drop(name)
-    links = [m for m in ("bridge", "veth", "vxlan") if m in modules]
+    links = [m for m in ("bridge", "veth", "vxlan", "tunnel") if m in modules]
     if links:
-        kinds = {"bridge": "bridge", "veth": "veth", "vxlan": "vxlan"}
+        kinds = {"bridge": "bridge", "veth": "veth", "vxlan": "vxlan", "tunnel": "vxlan"}
         with Kernel() as kernel:
             for netns in sorted({n for m in links for n, _b in netns_of.get(m, [(None, None)])}, key=str):
                 if netns is not None and not netns_exists(netns):
                     continue
                 for link in kernel.ns(netns).links().values():
-                    module = next((m for m in links if kinds[m] == link["kind"]), None)
+                    # a tunnel and the fleet's vxlan device are both vxlan links: their marks tell them apart
+                    module = next((m for m in links if kinds[m] == link["kind"]
+                                   and (m not in ("vxlan", "tunnel") or _mark_kind(link) in (m, None))), None)
                     if module and is_ours(link) and owner_of(link) == project:
                         found[ident(module, netns, link["ifname"])] = (module, {"name": link["ifname"], "netns": netns},
                                                                         {})
@@ -234,6 +242,11 @@ def scan(project, modules, netns_of):
         for netns, backend in sorted(set(netns_of.get(module, [])), key=str):
             found.update(_scan_rules(project, module, netns, backend))
     return found
+
+
+def _mark_kind(link):
+    parts = (link.get("alias") or "").split(":")
+    return parts[1] if len(parts) > 1 else None
 
 
 def _scan_rules(project, module, netns, backend_name):

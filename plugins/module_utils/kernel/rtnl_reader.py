@@ -174,6 +174,10 @@ class Reader:
                         link["vni"] = struct.unpack_from("=I", buf, s2)[0]
                     elif t == 4 and l2 == 4:  # IFLA_VXLAN_LOCAL
                         link["vxlan_local"] = socket.inet_ntop(socket.AF_INET, bytes(buf[s2:s2 + 4]))
+                    elif t == 17 and l2 == 16:  # IFLA_VXLAN_LOCAL6
+                        link["vxlan_local"] = socket.inet_ntop(socket.AF_INET6, bytes(buf[s2:s2 + 16]))
+                    elif t == 7:  # IFLA_VXLAN_LEARNING
+                        link["vxlan_learning"] = bool(buf[s2])
                     elif t == 3:  # IFLA_VXLAN_LINK
                         link["vxlan_link"] = struct.unpack_from("=I", buf, s2)[0]
                     elif t == 15:  # IFLA_VXLAN_PORT (network order)

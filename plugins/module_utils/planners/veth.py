@@ -37,6 +37,7 @@ ITEM_OPTIONS = dict(
     mtu=dict(type="int"),
     mac=dict(type="str"),
     peer_mac=dict(type="str"),
+    up=dict(type="bool", default=True),
 )
 ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
 
@@ -62,6 +63,8 @@ def validate_pair(path, item, default_state, check_mode=False, warnings=None):
         raise ValidationError("hairpin needs bridge", field(path, "hairpin"))
     spec["addresses"] = parse_addresses(item.get("addresses"), field(path, "addresses"))
     spec["peer_addresses"] = parse_addresses(item.get("peer_addresses"), field(path, "peer_addresses"))
+    if item.get("peer_gateway") and item.get("up") is False:
+        raise ValidationError("a default route needs the pair up (up: false)", field(path, "peer_gateway"))
     if item.get("peer_gateway") is not None:
         spec["peer_gateway"] = _gateways(item["peer_gateway"], spec["peer_addresses"], field(path, "peer_gateway"))
     validate.mtu(item.get("mtu"), field(path, "mtu"))
@@ -197,7 +200,7 @@ def _after_new(ns, pns, spec):
     return {
         "name": spec["name"], "netns": ns.name, "peer": spec["peer"], "peer_netns": pns.name,
         "bridge": spec.get("bridge"), "hairpin": bool(spec.get("hairpin")), "mtu": spec.get("mtu"),
-        "mac": spec.get("mac"), "peer_mac": spec.get("peer_mac"), "up": True, "peer_up": True,
+        "mac": spec.get("mac"), "peer_mac": spec.get("peer_mac"), "up": _up(spec), "peer_up": _up(spec),
         "addresses": sorted_addresses(str(a) for a in spec["addresses"] or []),
         "peer_addresses": sorted_addresses(str(a) for a in spec["peer_addresses"] or []),
         "peer_gateway": [str(g) for g in spec.get("peer_gateway") or []],
@@ -205,8 +208,13 @@ def _after_new(ns, pns, spec):
     }
 
 
+def _up(spec):
+    return spec.get("up") is not False
+
+
 def _create_steps(ns, pns, spec, owner=None):
     name, peer = spec["name"], spec["peer"]
+    state = "up" if _up(spec) else "down"
 
     def create():
         peer_attrs = {"ifname": peer, "group": GROUP}
@@ -233,19 +241,19 @@ def _create_steps(ns, pns, spec, owner=None):
 
     steps = [Step("create veth %s%s with peer %s%s" % (name, where(ns), peer, where(pns)), create,
                   lambda: delete_link(ns, name))]
-    host_set = {"state": "up", "ifalias": mark("veth", owner)}
+    host_set = {"state": state, "ifalias": mark("veth", owner)}
     if spec.get("bridge"):
-        steps.append(Step("attach %s to %s and set it up" % (name, spec["bridge"]),
+        steps.append(Step("attach %s to %s and set it %s" % (name, spec["bridge"], state),
                           lambda: ns.call("set %s" % name, ns.ipr.link, "set", ifname=name,
                                           master=ns.index_of(spec["bridge"]), **host_set)))
     else:
-        steps.append(Step("set %s up" % name,
+        steps.append(Step("set %s %s" % (name, state),
                           lambda: ns.call("set %s" % name, ns.ipr.link, "set", ifname=name, **host_set)))
     if spec.get("hairpin"):
         steps.append(_hairpin_step(ns, name, True))
-    steps.append(Step("set %s up%s" % (peer, where(pns)),
-                      lambda: pns.call("set %s up" % peer, pns.ipr.link, "set", ifname=peer,
-                                       state="up", ifalias=mark("veth-peer", owner))))
+    steps.append(Step("set %s %s%s" % (peer, state, where(pns)),
+                      lambda: pns.call("set %s %s" % (peer, state), pns.ipr.link, "set", ifname=peer,
+                                       state=state, ifalias=mark("veth-peer", owner))))
     steps += address_steps(ns, name, set(), spec["addresses"])
     steps += address_steps(pns, peer, set(), spec["peer_addresses"])
     for gateway in spec.get("peer_gateway") or []:
@@ -293,17 +301,17 @@ def _converge_steps(ns, pns, spec, link, peer_link, before, after, owner=None):
         if link["master"] != want:
             host["master"] = want
             after["bridge"] = spec["bridge"]
-    if not link["up"]:
-        host["state"] = "up"
-        after["up"] = True
+    if link["up"] != _up(spec):
+        host["state"] = "up" if _up(spec) else "down"
+        after["up"] = _up(spec)
     if is_ours(link):  # marked (a run killed before it named it left no alias) and claimed for a project
         project = ownership(link, "veth", owner, "veth %r%s" % (name, where(ns)), spec["name"], host)
         owners.tagged(after, project)
         if owner_of(peer_link) != project and (peer_link.get("alias") or "").startswith("nsbridge"):
             remote["ifalias"] = mark("veth-peer", project)
-    if not peer_link["up"]:
-        remote["state"] = "up"
-        after["peer_up"] = True
+    if peer_link["up"] != _up(spec):
+        remote["state"] = "up" if _up(spec) else "down"
+        after["peer_up"] = _up(spec)
     if host:
         steps.append(Step("set %s %s" % (name, _kv(host)),
                           lambda: ns.call("set %s" % name, ns.ipr.link, "set", ifname=name, **host)))
