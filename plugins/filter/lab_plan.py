@@ -68,7 +68,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
-from ansible_collections.nsbridge.network.plugins.module_utils.roles.lab import plan
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.lab import from_containerlab, plan
 
 
 def lab_plan(lab, host, inventory, hostvars=None, networks=None, containers=None, runtime="podman", state="present"):
@@ -78,6 +78,13 @@ def lab_plan(lab, host, inventory, hostvars=None, networks=None, containers=None
         raise AnsibleFilterError("nsbridge.network lab: %s" % exc) from None
 
 
+def containerlab_lab(topology, hosts=None, images=False):
+    try:
+        return from_containerlab(topology, hosts, images)
+    except ValidationError as exc:
+        raise AnsibleFilterError("nsbridge.network containerlab_lab: %s" % exc) from None
+
+
 class FilterModule:
     def filters(self):
-        return {"lab_plan": lab_plan}
+        return {"lab_plan": lab_plan, "containerlab_lab": containerlab_lab}

@@ -35,7 +35,7 @@ def topology_graph(infos):
     def edge(src, dst, kind, label=""):
         edges.append({"src": src, "dst": dst, "kind": kind, "label": label})
 
-    all_networks, vx_macs = [], {}
+    all_networks, vx_macs, tunnels = [], {}, {}
     for host, info in sorted(infos.items()):
         for net in info.get("networks", []):
             all_networks.append(("%s/net/%s" % (host, net["name"]), net["subnets"]))
@@ -67,8 +67,11 @@ def topology_graph(infos):
                 node("%s/masq/%s" % (host, source), "masquerade", host,
                      "%s %s" % (source, "masquerade" if masq["nat"] else "routed"))
         addresses = {}
+        labs = info.get("labs", [])
+        lab_of = {n: lab["name"] for lab in labs for n in lab["nodes"]}
+        switches = {s for lab in labs for s in lab["switches"]}
         for ctr in info.get("containers", []):
-            if ctr.get("stale"):
+            if ctr.get("stale") or ctr["name"] in switches:
                 continue
             ctr_id = "%s/ctr/%s" % (host, ctr["name"])
             ips = [a for i in ctr.get("interfaces", []) for a in i["addresses"]]
@@ -77,12 +80,15 @@ def topology_graph(infos):
             workloads = [w["name"] for w in ctr.get("workloads", [])]
             lines = [_ip(a) for a in ips] + (["runs " + ", ".join(workloads)] if workloads else []) \
                 + ([] if ctr["managed"] else ["(not nsbridge's)"])
-            node(ctr_id, "container", host, ctr["name"], *lines)
+            if ctr["name"] in lab_of:
+                lines.append("lab %s" % lab_of[ctr["name"]])
+            node(ctr_id, "node" if ctr["name"] in lab_of else "container", host, ctr["name"], *lines)
             for iface in ctr.get("interfaces", []):
                 if iface.get("bridge"):
                     edge(ctr_id, "%s/net/%s" % (host, iface["bridge"]), "attached", iface["name"])
                 elif iface.get("host_peer"):
                     edge(ctr_id, host_id, "veth", "%s - %s" % (iface["name"], iface["host_peer"]))
+        _lab_edges(host, labs, node, edge, tunnels)
         for pub in info.get("published", []):
             port_id = "%s/port/%s" % (host, pub["scope"].partition(":")[2])
             where = pub["host_ip"] or ("*" if pub["family"] == 4 else "[::]")
@@ -111,13 +117,48 @@ def topology_graph(infos):
                     other = "%s/peer/%s" % (host, peer["underlay"])
                     node(other, "peer", host, "peer %s" % peer["underlay"], *peer["addresses"])
                 edge(vx_id, other, "vxlan", "to %s" % peer["underlay"])
+    for vni, ends in sorted(tunnels.items(), key=lambda t: str(t[0])):  # a lab's link between hosts: one VNI's ends
+        ends = sorted(ends)
+        for other in ends[1:]:
+            sides = " - ".join(t for t in (ends[0][1], other[1]) if t)
+            edge(ends[0][0], other[0], "labvxlan", "vni %s%s" % (vni, ": " + sides if sides else ""))
     return {"nodes": [nodes[k] for k in sorted(nodes)],
             "edges": sorted(edges, key=lambda e: (e["src"], e["dst"], e["kind"], e["label"]))}
 
 
+def _lab_edges(host, labs, node, edge, tunnels):
+    """A host's part of its labs: veth links between its nodes, LAN segments (a node for the switch),
+    and the tunnels' ends, gathered by VNI in ``tunnels`` (joined across hosts by the caller)."""
+    for lab in labs:
+        impaired = {i["end"]: ", ".join(t for t in (
+            "rate %s" % i["rate"] if i.get("rate") else "", "loss %s" % i["loss"] if i.get("loss") else "",
+            "netem" if i.get("netem") and not i.get("loss") else "") if t) for i in lab.get("impairments", [])}
+
+        def end_id(end):
+            return "%s/ctr/%s" % (host, end.split(":")[0])
+
+        def said(end):
+            return end.split(":")[1] + (" (%s)" % impaired[end] if impaired.get(end) else "")
+        for link in lab["links"]:
+            down = "" if link.get("up", True) is not False else " down"
+            if link["kind"] == "veth":
+                edge(end_id(link["ends"][0]), end_id(link["ends"][1]), "lablink",
+                     "%s - %s%s" % (said(link["ends"][0]), said(link["ends"][1]), down))
+            elif link["kind"] == "tunnel":
+                tunnels.setdefault(link["vni"], []).append((end_id(link["ends"][0]), said(link["ends"][0]) + down))
+            else:
+                segment = "%s/lan/%s" % (host, link["switch"])
+                node(segment, "segment", host, link["switch"], "lab %s" % lab["name"])
+                for end in link["ends"]:
+                    edge(end_id(end), segment, "attached", said(end))
+                if link.get("tunnel"):
+                    tunnels.setdefault(link["tunnel"]["vni"], []).append((segment, ""))
+
+
 _SHAPES = {"host": "box3d", "network": "ellipse", "container": "box", "port": "cds", "vxlan": "hexagon",
-           "masquerade": "note", "destination": "plaintext", "route": "plaintext", "peer": "plaintext"}
-_STYLES = {"route": "dashed", "vxlan": "dashed", "publish": "bold"}
+           "masquerade": "note", "destination": "plaintext", "route": "plaintext", "peer": "plaintext",
+           "node": "box", "segment": "ellipse"}
+_STYLES = {"route": "dashed", "vxlan": "dashed", "labvxlan": "dashed", "publish": "bold"}
 
 
 def _dot_text(text):
@@ -142,7 +183,7 @@ def topology_dot(infos):
         attrs = ['label="%s"' % _dot_text(e["label"])]
         if e["kind"] in _STYLES:
             attrs.append("style=%s" % _STYLES[e["kind"]])
-        if e["kind"] in ("attached", "veth", "vxlan-device"):
+        if e["kind"] in ("attached", "veth", "vxlan-device", "lablink", "labvxlan"):
             attrs.append("dir=none")
         lines.append('  "%s" -> "%s" [%s];' % (_dot_text(e["src"]), _dot_text(e["dst"]), ", ".join(attrs)))
     lines.append("}")
@@ -151,7 +192,7 @@ def topology_dot(infos):
 
 _MERMAID_SHAPES = {"host": ("[[", "]]"), "network": ("([", "])"), "container": ("[", "]"), "port": (">", "]"),
                    "vxlan": ("{{", "}}"), "masquerade": ("[/", "/]"), "destination": ("(", ")"),
-                   "route": ("(", ")"), "peer": ("(", ")")}
+                   "route": ("(", ")"), "peer": ("(", ")"), "node": ("(", ")"), "segment": ("([", "])")}
 
 
 def mermaid_ids(graph):
@@ -187,8 +228,8 @@ def topology_mermaid(infos):
                                                  right))
         lines.append("  end")
     for e in graph["edges"]:
-        arrow = "-.->" if e["kind"] in ("route", "vxlan") else "---" if e["kind"] in ("attached", "veth", "vxlan-device") \
-            else "==>"
+        arrow = "-.->" if e["kind"] in ("route", "vxlan") else "-.-" if e["kind"] == "labvxlan" \
+            else "---" if e["kind"] in ("attached", "veth", "vxlan-device", "lablink") else "==>"
         label = '|"%s"|' % _mermaid_text(e["label"]) if e["label"] else ""
         lines.append("  %s %s%s %s" % (ids[e["src"]], arrow, label, ids[e["dst"]]))
     return "\n".join(lines) + "\n"

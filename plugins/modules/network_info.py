@@ -124,6 +124,9 @@ containers:
         addresses: {description: "Global addresses, IPv4 first.", type: list, elements: str}
         host_peer: {description: "The veth's other end in the host namespace (null if elsewhere).", type: str}
         bridge: {description: "The bridge that other end is attached to (null if none).", type: str}
+        vni: {description: "A tunnel's VNI (nsbridge.network.tunnel; only for its devices).", type: int, version_added: "0.4.0"}
+        local: {description: "A tunnel's underlay address on the host.", type: str, version_added: "0.4.0"}
+        remotes: {description: "A tunnel's flood list, the other ends' underlay addresses.", type: list, elements: str, version_added: "0.4.0"}
     routes:
       description: Routes of the main table.
       type: list
@@ -152,6 +155,28 @@ containers:
       description: Only for a bare C(/run/netns) file left by an interrupted creation (with I(include_foreign)).
       type: bool
       returned: when true
+labs:
+  description: The labs (role nsbridge.network.lab) this host holds part of, by their records, as the kernel has them now.
+  returned: always
+  type: list
+  elements: dict
+  version_added: "0.4.0"
+  contains:
+    name: {description: "The lab's name.", type: str}
+    project: {description: "The project it was made for.", type: str}
+    nodes: {description: "Its nodes on this host (namespaces; see C(containers) for their interfaces and routes).", type: list, elements: str}
+    switches: {description: "Its LAN segments' switch namespaces on this host.", type: list, elements: str}
+    links:
+      description:
+        - "Its links here: C(veth) (C(ends), both on this host), C(tunnel) (C(ends), this host's end; C(vni), C(local),
+          C(remotes), the other hosts' underlay addresses), C(lan) (C(switch), the local C(ends), C(tunnel) to the
+          other hosts of the segment or null); each with C(up) and C(mtu) where it has them."
+      type: list
+      elements: dict
+    impairments:
+      description: "Each impaired end (C(end), C(NODE:INTERFACE)): C(qdisc), C(rate), C(netem), C(loss), C(loss_by) (C(netem) or C(nftables))."
+      type: list
+      elements: dict
 published:
   description: Published ports, per backend, sorted by backend and scope.
   returned: always

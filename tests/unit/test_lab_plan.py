@@ -185,3 +185,30 @@ def test_underlays_and_names_across_hosts():
     r3 = [e for e in shared if "r3" in e["names"]]
     assert len(r3) == 2 and {ipaddress.ip_address(e["address"]).version for e in r3} == {4, 6}, \
         "r1 resolves r3 (on another host) in both families"
+
+
+def test_a_containerlab_topology_becomes_a_lab():
+    clab = {"name": "frrlab", "topology": {
+        "defaults": {"kind": "linux"},
+        "nodes": {"r1": {"image": "frr:9", "binds": ["r1/frr.conf:/etc/frr/frr.conf"], "env": {"A": 1}},
+                  "r2": {"kind": "linux", "image": "frr:9", "cmd": "sleep infinity"}},
+        "links": [{"endpoints": ["r1:eth1", "r2:eth1"]},
+                  {"type": "veth", "mtu": 1400, "endpoints": [{"node": "r1", "interface": "eth2"},
+                                                              {"node": "r2", "interface": "eth2"}]}]}}
+    converted = lab.from_containerlab(clab, {"r1": "h1", "r2": "h2"})
+    assert converted == {"name": "frrlab", "nodes": {"r1": {"host": "h1"}, "r2": {"host": "h2"}},
+                         "links": [{"endpoints": ["r1:eth1", "r2:eth1"]},
+                                   {"endpoints": ["r1:eth2", "r2:eth2"], "mtu": 1400}]}
+    with_images = lab.from_containerlab(clab, images=True)
+    assert with_images["nodes"]["r1"] == {"image": "frr:9", "env": {"A": "1"}, "volumes": ["r1/frr.conf:/etc/frr/frr.conf"]}
+    assert with_images["nodes"]["r2"] == {"image": "frr:9", "command": "sleep infinity"}
+    part = lab.plan(converted, "h1", INVENTORY, HOSTVARS)
+    assert [t["name"] for t in calls_of(part, "tunnel")[0]["tunnels"]] == ["eth1", "eth2"]
+    with pytest.raises(ValidationError) as err:
+        lab.from_containerlab({"name": "x", "topology": {"nodes": {"s": {"kind": "nokia_srlinux"}}, "links": []}},
+                              images=True)
+    assert err.value.path == "containerlab.topology.nodes.s.kind"
+    with pytest.raises(ValidationError) as err:
+        lab.from_containerlab({"name": "x", "topology": {"nodes": {"a": {}}, "links": [{"endpoints": ["a:eth1",
+                                                                                                     "host:veth0"]}]}})
+    assert err.value.path == "containerlab.topology.links[0].endpoints[1]"

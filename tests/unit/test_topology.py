@@ -117,3 +117,35 @@ def test_graphviz_renders_it_well_formed(tmp_path):
     (tmp_path / "t.dot").write_text(topology_dot(infos))
     subprocess.run(["dot", "-Tsvg", "-o", str(tmp_path / "t.svg"), str(tmp_path / "t.dot")], check=True)
     assert from_svg(str(tmp_path / "t.svg")) == expected(infos)
+
+
+def test_a_lab_across_two_hosts_is_drawn_with_its_links():
+    """Nodes on each host, a veth link within a host, a tunnel between the hosts (one edge, by VNI,
+    with the impairment of its end), a LAN segment spanning both."""
+    def lab_host(name, nodes, links, impairments=()):
+        containers = [{"name": n, "managed": True, "routes": [], "workloads": [], "interfaces": []} for n in nodes]
+        containers.append({"name": "lab-seg", "managed": True, "routes": [], "workloads": [], "interfaces": []})
+        return {"schema": 1, "networks": [], "published": [], "masquerades": [], "isolation": [], "routes": [],
+                "vxlan": [], "containers": containers,
+                "labs": [{"name": "lab", "project": "default", "nodes": nodes, "switches": ["lab-seg"], "links": links,
+                          "impairments": list(impairments)}]}
+    infos = {
+        "h1": lab_host("h1", ["r1", "r2"], [
+            {"kind": "veth", "ends": ["r1:eth1", "r2:eth1"], "up": True},
+            {"kind": "tunnel", "ends": ["r2:eth2"], "vni": 1048600, "remotes": ["192.0.2.2"], "up": True},
+            {"kind": "lan", "switch": "lab-seg", "ends": ["r1:eth3"], "tunnel": {"vni": 1048700}}],
+            [{"end": "r2:eth2", "rate": "8mbit", "loss": None, "netem": None}]),
+        "h2": lab_host("h2", ["r3"], [
+            {"kind": "tunnel", "ends": ["r3:eth1"], "vni": 1048600, "remotes": ["192.0.2.1"], "up": False},
+            {"kind": "lan", "switch": "lab-seg", "ends": ["r3:eth3"], "tunnel": {"vni": 1048700}}]),
+    }
+    graph = topology_graph(infos)
+    kinds = {n["id"]: n["kind"] for n in graph["nodes"]}
+    assert kinds["h1/ctr/r1"] == "node" and kinds["h2/ctr/r3"] == "node" and kinds["h1/lan/lab-seg"] == "segment"
+    assert "h1/ctr/lab-seg" not in kinds, "a switch is drawn as its segment, not as a container"
+    edges = {(e["src"], e["dst"], e["kind"]): e["label"] for e in graph["edges"]}
+    assert edges[("h1/ctr/r1", "h1/ctr/r2", "lablink")] == "eth1 - eth1"
+    assert edges[("h1/ctr/r2", "h2/ctr/r3", "labvxlan")] == "vni 1048600: eth2 (rate 8mbit) - eth1 down"
+    assert edges[("h1/lan/lab-seg", "h2/lan/lab-seg", "labvxlan")] == "vni 1048700"
+    assert edges[("h1/ctr/r1", "h1/lan/lab-seg", "attached")] == "eth3"
+    assert 'subgraph "cluster_1"' in topology_dot(infos) and "-.-" in topology_mermaid(infos)

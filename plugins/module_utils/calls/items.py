@@ -73,7 +73,8 @@ def _identity(module, item, call):
     if module in ("bridge", "veth", "vxlan", "tunnel"):
         keep = {"name": item["name"], "netns": item.get("netns")}
         if module == "veth":  # for saying which container a pair belonged to
-            keep.update(peer_netns=item.get("peer_netns"), peer_addresses=item.get("peer_addresses"))
+            keep.update(peer=item.get("peer"), peer_netns=item.get("peer_netns"),
+                        peer_addresses=item.get("peer_addresses"))
         return ident(module, item.get("netns"), item["name"]), keep
     if module == "workload":
         return ident(module, item["name"]), {"name": item["name"], "netns": item.get("netns")}
@@ -111,12 +112,29 @@ def identities(module, params):
     return present, absent
 
 
-def removal_calls(entries):
+def _inside(module, item, call, gone):
+    """True if the object lives wholly inside namespaces that go too: the kernel destroys a namespace's
+    links, routes and qdiscs with it, all dying namespaces at once (one wait for all, where deleting
+    them first costs one per namespace: 200 lab nodes, 8 s)."""
+    if module == "veth":
+        return item.get("netns") in gone and item.get("peer_netns") in gone
+    if module in ("tunnel", "bridge", "impairment"):
+        return item.get("netns") in gone
+    if module == "route":
+        return (call or {}).get("netns") in gone
+    return False
+
+
+def removal_calls(entries, going=()):
     """The module calls that remove exactly ``entries`` ({identity: (module, item, call args)}), in
-    REMOVAL_ORDER, one call per module and call-level arguments."""
+    REMOVAL_ORDER, one call per module and call-level arguments; what lives wholly inside namespaces
+    that go too (among ``entries``, or ``going``) is left to go with them."""
+    gone = {item["name"] for module, item, _call in entries.values() if module == "netns"} | set(going)
     groups = {}
     for key in sorted(entries):
         module, item, call = entries[key]
+        if _inside(module, item, call, gone):
+            continue
         groups.setdefault((module, tuple(sorted((call or {}).items()))), []).append(item)
     out = []
     for (module, call), items in sorted(groups.items(), key=lambda g: (REMOVAL_ORDER.index(g[0][0]), g[0][1])):

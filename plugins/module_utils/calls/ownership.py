@@ -130,7 +130,9 @@ class Ledger:
         return any(k not in self.had for k in self.made)
 
     def prune_calls(self):
-        return items.removal_calls({k: v for k, v in self.orphans().items() if v[0] != EXTERNAL})
+        # namespaces the calls remove themselves take what lives inside them too
+        removed = {self.had[k][1]["name"] for k in self.removed if k in self.had and self.had[k][0] == "netns"}
+        return items.removal_calls({k: v for k, v in self.orphans().items() if v[0] != EXTERNAL}, removed)
 
     def external_orphans(self):
         """The caller's own objects (``external``) an earlier apply listed and this one does not."""

@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import glob
 import ipaddress
+import json
 import os
 import socket
 
+from ..calls.ownership import state_root
 from ..common.errors import KernelError
 from ..common.family import IPV4
 from ..firewall.registry import BACKENDS
@@ -27,6 +29,8 @@ from ..kernel.rtnl_reader import AF_BRIDGE
 from ..planners.names import files_of as names_files
 from ..planners.port_publish import PublishKey
 from ..planners.route import RTPROT_NSBRIDGE
+from ..planners.impairment import lab_view as impairment_view
+from ..planners.tunnel import FLOOD
 from ..planners.vxlan import NUD_PERMANENT, describe_peers
 from ..planners.workload import WORKLOAD_DIR, observe as observe_workload, read_record
 
@@ -122,6 +126,8 @@ def _container(name, seen, host, workloads):
         interfaces.append({"name": ifname, "kind": link["kind"], "mac": link["mac"], "mtu": link["mtu"],
                            "up": link["up"], "addresses": seen.addresses(link), "host_peer": peer,
                            "bridge": bridge})
+        if link["kind"] == "vxlan" and is_ours(link):
+            interfaces[-1].update(_tunnel_details(seen, link))
     routes = []
     for route in seen.routes():
         dev = seen.by_index.get(route["oif"])
@@ -238,6 +244,71 @@ def _fleet(host):
     return routes, vxlans
 
 
+LAB_RECORD = "40-lab-"
+
+
+def _lab_records():
+    """[(project, lab name, entries)] of the lab role's records on this host."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(state_root(), "projects", "*", LAB_RECORD + "*.json"))):
+        try:
+            with open(path) as f:
+                data = json.load(f)
+            out.append((data["project"], data["record"][len(LAB_RECORD):], list(data["entries"].values())))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def _end(netns, ifname):
+    return "%s:%s" % (netns, ifname)
+
+
+def _labs(containers):
+    """Each lab this host holds part of (by the lab role's records): its nodes and switches here, its
+    links (veth pairs, tunnels to other hosts with their VNI and remote underlays, LAN segments) and
+    the impairments of their ends, as the kernel has them now."""
+    seen = {c["name"]: {i["name"]: i for i in c["interfaces"]} for c in containers}
+    out = []
+    for project, name, entries in _lab_records():
+        by = {}
+        for entry in entries:
+            by.setdefault(entry["module"], []).append(entry["item"])
+        switches = sorted({b["netns"] for b in by.get("bridge", []) if b.get("netns")})
+        nodes = sorted({n["name"] for n in by.get("netns", [])} - set(switches))
+        links, segments = [], {s: {"kind": "lan", "switch": s, "ends": [], "tunnel": None} for s in switches}
+        for pair in by.get("veth", []):
+            if pair.get("netns") in segments:
+                segments[pair["netns"]]["ends"].append(_end(pair.get("peer_netns"), pair.get("peer")))
+                continue
+            if pair.get("netns") not in nodes:
+                continue  # a node's interface on an nsbridge network: see containers
+            iface = seen.get(pair["netns"], {}).get(pair["name"]) or {}
+            links.append({"kind": "veth", "ends": [_end(pair["netns"], pair["name"]),
+                                                   _end(pair.get("peer_netns"), pair.get("peer"))],
+                          "up": iface.get("up"), "mtu": iface.get("mtu")})
+        for tunnel in by.get("tunnel", []):
+            iface = seen.get(tunnel.get("netns"), {}).get(tunnel["name"]) or {}
+            entry = {"kind": "tunnel", "ends": [_end(tunnel.get("netns"), tunnel["name"])], "vni": iface.get("vni"),
+                     "local": iface.get("local"), "remotes": iface.get("remotes", []), "up": iface.get("up"),
+                     "mtu": iface.get("mtu")}
+            if tunnel.get("netns") in segments:
+                segments[tunnel["netns"]]["tunnel"] = entry
+            else:
+                links.append(entry)
+        impairments = [dict(impairment_view(i.get("netns"), i["dev"]), end=_end(i.get("netns"), i["dev"]))
+                       for i in by.get("impairment", [])]
+        out.append({"name": name, "project": project, "nodes": nodes, "switches": switches,
+                    "links": links + [segments[s] for s in switches], "impairments": impairments})
+    return out
+
+
+def _tunnel_details(seen, link):
+    """A tunnel's VNI, local address and flood list (its all-zeros FDB entries)."""
+    flood = sorted(dst for i, dst, mac, _s in seen.ns.neighbours(AF_BRIDGE) if i == link["index"] and mac == FLOOD and dst)
+    return {"vni": link.get("vni"), "local": link.get("vxlan_local"), "remotes": flood}
+
+
 def _subnets_of(networks):
     return [ipaddress.ip_network(s) for n in networks for s in n["subnets"]]
 
@@ -269,4 +340,5 @@ def host_report(netns=None, bridges=None, include_foreign=False):
         masquerades = [m for m in masquerades if _inside(m["source"], subnets)]
         isolation = [i for i in isolation if i["bridge"] in bridges]
     return {"schema": SCHEMA_VERSION, "networks": networks, "containers": containers, "published": published,
-            "masquerades": masquerades, "isolation": isolation, "routes": routes, "vxlan": vxlans}
+            "masquerades": masquerades, "isolation": isolation, "routes": routes, "vxlan": vxlans,
+            "labs": _labs(containers)}

@@ -199,6 +199,31 @@ def plan_impairments(params, ctx):
     return Planned(plans)
 
 
+def lab_view(netns, dev):
+    """What nsbridge's impairment of ``dev`` (in ``netns``) does now, for network_info: {qdisc, rate,
+    netem, loss, loss_by}; read-only."""
+    out = {"qdisc": None, "rate": None, "netem": None, "loss": None, "loss_by": None}
+    if netns is not None and not netns_exists(netns):
+        return out
+    with Kernel() as kernel:
+        ns = kernel.ns(netns)
+        link = ns.link(dev)
+        if link is None:
+            return out
+        have = _observed(*_qdiscs(ns, link["index"]))
+        if have is not None:
+            out["qdisc"] = have["kind"]
+            out["rate"] = _rate_text(have["tbf"] * 8) if have.get("tbf") else None
+            out["netem"] = have.get("netem")
+            if have.get("netem") and have["netem"].get("loss"):
+                out["loss"], out["loss_by"] = "%g%%" % round(have["netem"]["loss"] * 100.0 / (2 ** 32 - 1), 3), "netem"
+        if out["loss"] is None:
+            loss = _LossRules(ns).loss_of(dev)
+            if loss is not None:
+                out["loss"], out["loss_by"] = "%g%%" % loss, "nftables"
+    return out
+
+
 def _qdiscs(ns, index):
     """(root qdisc message or None, child qdisc message or None) on interface ``index``."""
     root = child = None

@@ -515,7 +515,7 @@ def plan(lab, host, inventory, hostvars=None, networks=None, containers=None, ru
                                 "local": underlays[host], "remotes": remotes, "port": lab.get("vxlan_port") or 4789,
                                 "mtu": mtu, "addresses": [], "up": True, "label": link["label"]})
         for j in mine:
-            if j in link["netem"]:
+            if j in link["netem"] and any(v is not None for v in link["netem"][j][1].values()):
                 node, ifname = ends[j]
                 towards = ", ".join(n for k, (n, _i) in enumerate(ends) if k != j)
                 item = {"netns": node, "dev": ifname, "label": "link %s, %s:%s -> %s" % (link["label"], node, ifname,
@@ -600,3 +600,64 @@ def _calls(nodes, local, switches, bridges, pairs, tunnels, impairs, down, base,
     if base["workloads"]:
         calls.append(call("workload", workloads=base["workloads"]))
     return calls
+
+
+CLAB_NODE_KEYS = ("kind", "image", "cmd", "env", "binds", "exec", "labels", "group", "type", "mgmt-ipv4",
+                  "mgmt-ipv6", "startup-config", "ports")
+
+
+def from_containerlab(topology, hosts=None, images=False):
+    """A containerlab topology (the parsed ``*.clab.yml``) as ``nsbridge_lab``: its name, its nodes
+    (placed by ``hosts``, node -> inventory host) and its veth links, brief (``endpoints: ["r1:eth1",
+    "r2:eth1"]``) or extended (``type: veth``, endpoints ``{node, interface}``).  With ``images``, a
+    ``kind: linux`` node keeps its ``image``, ``cmd`` (as its command), ``env`` and ``binds`` (as its
+    volumes); otherwise every node is a plain namespace.  What has no counterpart is an error naming
+    the node or link: a node kind that needs containerlab's own setup (under ``images``), and links to
+    the host, the management network, macvlan or dummy interfaces."""
+    topology = _dict(topology, "containerlab", "the parsed topology file: name, topology")
+    body = _dict(topology.get("topology"), "containerlab.topology", "nodes, links")
+    defaults = body.get("defaults") or {}
+    kinds = body.get("kinds") or {}
+    hosts = hosts or {}
+    nodes = {}
+    for name, spec in _dict(body.get("nodes"), "containerlab.topology.nodes", "node name -> its keys").items():
+        where = "containerlab.topology.nodes.%s" % name
+        spec = dict(spec or {})
+        kind = spec.get("kind") or defaults.get("kind") or "linux"
+        merged = dict(defaults, **dict(kinds.get(kind) or {}, **spec))
+        node = {}
+        if name in hosts:
+            node["host"] = hosts[name]
+        if images:
+            if kind != "linux":
+                fail(where + ".kind", "kind %s runs its own system image, which needs containerlab's own setup; "
+                     "without images every node is a plain namespace" % kind)
+            if merged.get("image"):
+                node["image"] = merged["image"]
+            if merged.get("cmd"):
+                node["command"] = merged["cmd"]
+            if merged.get("env"):
+                node["env"] = {str(k): str(v) for k, v in merged["env"].items()}
+            if merged.get("binds"):
+                node["volumes"] = list(merged["binds"])
+        nodes[name] = node
+    links = []
+    for i, link in enumerate(body.get("links") or []):
+        where = "containerlab.topology.links[%d]" % i
+        link = _dict(link, where, "endpoints, or type and endpoints")
+        kind = link.get("type", "veth")
+        if kind != "veth":
+            fail(where + ".type", "a %s link joins a node to the host's own interfaces or networks; a lab link "
+                                  "joins nodes (veth)" % kind)
+        ends = []
+        for j, end in enumerate(link.get("endpoints") or []):
+            if isinstance(end, dict):
+                end = "%s:%s" % (end.get("node"), end.get("interface"))
+            if not isinstance(end, str) or end.split(":")[0] in ("host", "mgmt-net", "macvlan", "bridge", "ovs-bridge"):
+                fail("%s.endpoints[%d]" % (where, j), "%r is not an end on a node of the lab" % (end,))
+            ends.append(end)
+        out = {"endpoints": ends}
+        if link.get("mtu"):
+            out["mtu"] = link["mtu"]
+        links.append(out)
+    return {"name": topology.get("name"), "nodes": nodes, "links": links}
