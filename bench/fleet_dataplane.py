@@ -99,7 +99,7 @@ def main():
             wire(ns)
         try:
             with tempfile.TemporaryDirectory():
-                base, _ = timed(lambda: batch(theirs, mode, entries))
+                base = timed(lambda: batch(theirs, mode, entries))[0]
                 with netlink.entered(ours):
                     first, result = timed(lambda: apply_calls(calls(mode, entries), check_mode=False))
                     noop, again = timed(lambda: apply_calls(calls(mode, entries), check_mode=False))
@@ -107,10 +107,10 @@ def main():
         finally:
             for ns in (ours, theirs):
                 subprocess.run(["ip", "netns", "delete", ns], check=False)
+        verdicts = ("met" if first <= 2 * base else "MISSED", "met" if noop < 0.3 else "MISSED")
+        figures = (mode, base, first, first / base, verdicts[0], noop, verdicts[1])
         print("  %s: ip/bridge -batch %.3f s; nsbridge first apply %.3f s (x%.2f of the batch, target <= 2: %s); "
-              "no-op re-run %.3f s (target < 0.3 s: %s)" % (mode, base, first, first / base,
-                                                           "met" if first <= 2 * base else "MISSED", noop,
-                                                           "met" if noop < 0.3 else "MISSED"))
+              "no-op re-run %.3f s (target < 0.3 s: %s)" % figures)
 
 
 if __name__ == "__main__":

@@ -75,8 +75,8 @@ def ip_batch(lab, host):
     subprocess.run(["ip", "-batch", "-"], input="".join("netns add %s\n" % n for n in names), text=True, check=True)
     lines = []
     for p in pairs:
-        lines.append("link add %s netns %s type veth peer name %s netns %s\n" % (p["name"], p["netns"], p["peer"],
-                                                                             p["peer_netns"]))
+        lines.append("link add %s netns %s type veth peer name %s netns %s\n"
+                     % (p["name"], p["netns"], p["peer"], p["peer_netns"]))
     subprocess.run(["nsenter", "--net=/run/netns/" + host, "ip", "-batch", "-"], input="".join(lines), text=True,
                    check=True)
     per_ns = {}

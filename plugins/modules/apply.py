@@ -245,9 +245,10 @@ def main():
         said = [{"prepared": "pruned (no longer described):\n" + "".join("  - %s\n" % line for line in result["pruned"])}] \
             if result.get("pruned") else []
         out["diff"] = said + [{"before": c["diff"]["before"], "after": c["diff"]["after"],
-                        "before_header": "%s (%s)" % (c["module"], "pruned: no longer described" if c["prune"] else "before"),
-                        "after_header": "%s (after)" % c["module"]}
-                       for c in result["calls"] if c["changed"]]
+                               "before_header": "%s (%s)" % (c["module"], "pruned: no longer described" if c["prune"]
+                                                             else "before"),
+                               "after_header": "%s (after)" % c["module"]}
+                              for c in result["calls"] if c["changed"]]
     module.exit_json(**out)
 
 

@@ -23,6 +23,7 @@ import dockerd as engine  # noqa: E402
 
 IMAGE = engine.IMAGE
 
+
 def _need(path):
     assert os.path.exists(path), "%s is missing: scripts/engines.sh installs the engines and the image" % path
 

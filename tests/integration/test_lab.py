@@ -45,8 +45,11 @@ def triangle(box, **change):
 
 
 def host_state(box):
-    """Everything of the sandbox a lab could touch: namespaces, host links, hosts files."""
-    return (sorted(box.namespaces()), sorted(box.links()), sorted(glob.glob("/etc/netns/%s*" % box.prefix)))
+    """Everything of the sandbox a lab could touch, as the host's tools print it: namespaces, the host's
+    links, routes and ruleset, hosts files."""
+    return (sorted(box.namespaces()), box.sh(None, "ip", "-d", "link").stdout, box.sh(None, "ip", "route").stdout,
+            box.sh(None, "ip", "-6", "route").stdout, box.sh(None, "nft", "list", "ruleset").stdout,
+            sorted(glob.glob("/etc/netns/%s*" % box.prefix)))
 
 
 def addresses(box, node, ifname):
@@ -78,6 +81,16 @@ def test_a_triangle_lab_on_one_host(sandbox):
     assert "r3 " in box.fetch(p + "h1", r3_far[0], 8000), "the LAN host through its default route and r1"
     assert box.sh(p + "r1", "ping", "-c1", "-W1", p + "r3-eth1").returncode == 0, "by name"
     assert box.sh(p + "r1", "ping", "-6", "-c1", "-W1", p + "r3").returncode == 0, "by name, IPv6"
+
+    # network_info reports the lab: its nodes, links and impairments
+    labs = box.run("network_info")["labs"]
+    assert [(lab["name"], lab["nodes"], lab["switches"]) for lab in labs] == [
+        (p + "tri", sorted(p + n for n in ("h1", "r1", "r2", "r3")), [p + "tri-lan"])]
+    kinds = sorted((link["kind"], tuple(link["ends"])) for link in labs[0]["links"])
+    assert ("veth", (p + "r1:eth1", p + "r2:eth1")) in kinds
+    assert ("lan", tuple(sorted([p + "r1:eth3", p + "r2:eth3", p + "h1:eth1"]))) in \
+        [(k, tuple(sorted(e))) for k, e in kinds]
+    assert [(i["end"], i["rate"]) for i in labs[0]["impairments"]] == [(p + "r2:eth2", "8mbit")]
 
     # the rate applies to what r2 sends on r2-r3 only
     box.start(p + "r3", sys.executable, TRANSFER, "sink", "5201")
@@ -130,6 +143,19 @@ def test_a_triangle_lab_on_one_host(sandbox):
     assert failed == 0 and changed > 0, fewer.stdout[-3000:]
     assert "eth2" not in box.links(p + "r1") and "eth2" not in box.links(p + "r3")
     assert box.ping(p + "r1", r2_on_r1r2[0])
+
+    # a node removed: it goes, and the LAN it was on becomes a link between the two left (its switch goes)
+    smaller = triangle(box, r3r1=None, lan={"endpoints": [p + "r1:eth3", p + "r2:eth3"]}, **{
+        p + "h1": None, p + "r2": dict(nodes[p + "r2"], routes=[]),
+        p + "r3": dict(nodes[p + "r3"], routes=[{"dst": p + "r1:eth1", "via": p + "r2:eth2"}])})
+    smaller["nsbridge_lab"]["nodes"] = {k: v for k, v in smaller["nsbridge_lab"]["nodes"].items() if v is not None}
+    run, changed, failed = box.playbook(PLAY, smaller)
+    assert failed == 0 and changed > 0, run.stdout[-3000:]
+    assert p + "h1" not in box.namespaces() and p + "tri-lan" not in box.namespaces()
+    assert sandbox.links(p + "r1")["eth3"]["kind"] == "veth"
+    assert all(box.ping(p + "r2", a) for a in addresses(box, p + "r1", "eth3"))
+    again, changed, failed = box.playbook(PLAY, smaller)
+    assert failed == 0 and changed == 0, again.stdout[-3000:]
 
     # teardown: the host as it was
     gone, changed, failed = box.playbook(PLAY, dict(triangle(box), nsbridge_state="absent"))

@@ -44,10 +44,9 @@ def test_what_a_record_no_longer_lists_goes(sandbox):
     assert first["changed"] and not first.get("failed"), first
     assert os.path.exists(record_path(box))
     check = box.run("apply", check=True, diff=True, calls=calls(box, ["a"]), record=RECORD, project="p1")
-    assert check["changed"] and sorted(check["pruned"]) == ["container %s (namespace, veth vb, workload %s, "
-                                                           "published port tcp:*:8001)" % (box.name("b"), box.name("wb")),
-                                                           "container %s (namespace, veth vc, workload %s, "
-                                                           "published port tcp:*:8002)" % (box.name("c"), box.name("wc"))]
+    said = ["container %s (namespace, veth vb, workload %s, published port tcp:*:8001)" % (box.name("b"), box.name("wb")),
+            "container %s (namespace, veth vc, workload %s, published port tcp:*:8002)" % (box.name("c"), box.name("wc"))]
+    assert check["changed"] and sorted(check["pruned"]) == said
     assert [c["module"] for c in check["calls"] if c["prune"]] == ["workload", "port_publish", "veth", "netns"]
     assert box.namespaces() == sorted([box.host, box.name("a"), box.name("b"), box.name("c")]), "check mode made no change"
     done = apply(box, ["a"])

@@ -19,15 +19,20 @@ def entries(*calls):
     return out, gone
 
 
+def made_by(*calls):
+    """{identity: entry} the calls make."""
+    return entries(*calls)[0]
+
+
 def test_one_identity_per_object_whatever_the_spelling():
-    a, _ = entries({"module": "port_publish", "args": {"ports": [{"host_port": "8080", "destination": "10.0.0.2"}]}},
-                   {"module": "nat_masquerade", "args": {"source": "10.0.0.0/24"}},
-                   {"module": "route", "args": {"routes": [{"dst": "fd00::/64", "via": "fd00:1::1"}], "netns": "n1"}})
-    b, _ = entries({"module": "port_publish", "args": {"host_port": 8080, "destination": "10.0.0.2", "protocol": "tcp",
-                                                       "destination_port": 8080}},
-                   {"module": "nat_masquerade", "args": {"networks": [{"source": "10.0.0.0/24", "bridge": "br0"}]}},
-                   {"module": "route", "args": {"routes": [{"dst": "fd00::/64", "via": "fd00:1::1", "metric": 1024}],
-                                                "netns": "n1"}})
+    a = made_by({"module": "port_publish", "args": {"ports": [{"host_port": "8080", "destination": "10.0.0.2"}]}},
+                {"module": "nat_masquerade", "args": {"source": "10.0.0.0/24"}},
+                {"module": "route", "args": {"routes": [{"dst": "fd00::/64", "via": "fd00:1::1"}], "netns": "n1"}})
+    b = made_by({"module": "port_publish", "args": {"host_port": 8080, "destination": "10.0.0.2", "protocol": "tcp",
+                                                    "destination_port": 8080}},
+                {"module": "nat_masquerade", "args": {"networks": [{"source": "10.0.0.0/24", "bridge": "br0"}]}},
+                {"module": "route", "args": {"routes": [{"dst": "fd00::/64", "via": "fd00:1::1", "metric": 1024}],
+                                             "netns": "n1"}})
     assert sorted(a) == sorted(b) == ["nat_masquerade||10.0.0.0/24", "port_publish||tcp:*:8080",
                                       "route|n1|fd00::/64|1024"]
 
@@ -48,13 +53,13 @@ def test_items_of_every_kind_and_absent_ones():
 
 
 def test_removal_calls_remove_exactly_them_dependents_first():
-    made, _ = entries(
+    made = made_by(
         {"module": "netns", "args": {"name": ["web2"]}},
         {"module": "bridge", "args": {"name": "br1"}},
         {"module": "veth", "args": {"pairs": [{"name": "v2", "peer": "eth0", "peer_netns": "web2"}]}},
         {"module": "port_publish", "args": {"backend": "iptables", "ports": [
             {"host_port": 8081, "destination": "fd00::3"}, {"host_port": 8082, "destination": "10.0.0.3",
-                                                            "host_ip": "127.0.0.1", "bridge": "br1"}]}},
+                                                         "host_ip": "127.0.0.1", "bridge": "br1"}]}},
         {"module": "workload", "args": {"name": "w2", "netns": "web2", "command": "sleep 9"}})
     calls = removal_calls(made)
     assert [c["module"] for c in calls] == ["workload", "port_publish", "veth", "bridge", "netns"]
@@ -69,13 +74,13 @@ def test_removal_calls_remove_exactly_them_dependents_first():
 
 
 def test_what_goes_is_said_by_container_and_network():
-    made, _ = entries(
+    made = made_by(
         {"module": "netns", "args": {"name": ["web2"]}},
         {"module": "bridge", "args": {"name": "nsb-back"}},
         {"module": "veth", "args": {"pairs": [{"name": "v2", "peer": "eth0", "peer_netns": "web2",
-                                               "peer_addresses": ["10.0.0.3/24"]}]}},
+                                            "peer_addresses": ["10.0.0.3/24"]}]}},
         {"module": "port_publish", "args": {"ports": [{"host_port": 8081, "destination": "10.0.0.3"},
-                                                      {"host_port": 8083, "destination": "10.0.0.9"}]}},
+                                                   {"host_port": 8083, "destination": "10.0.0.9"}]}},
         {"module": "nat_masquerade", "args": {"networks": [{"source": "10.9.0.0/24", "bridge": "nsb-back"}]}},
         {"module": "network_isolation", "args": {"networks": [{"bridge": "nsb-back"}]}})
     assert describe(made, made) == ["container web2 (namespace, veth v2, published port tcp:*:8081)",

@@ -96,7 +96,7 @@ def test_addresses_and_vnis_stay_when_other_links_come_and_go():
     rng = random.Random(7)
     base = ring()
     full = {tuple(l["endpoints"]): (l["addresses"], l["vni"]) for l in lab.plan(base, "h1", INVENTORY, HOSTVARS)["summary"]["links"]}
-    for _ in range(20):
+    for _round in range(20):
         kept = [l for l in base["links"] if rng.random() < 0.6]
         if not kept:
             continue
@@ -193,12 +193,14 @@ def test_a_containerlab_topology_becomes_a_lab():
         "nodes": {"r1": {"image": "frr:9", "binds": ["r1/frr.conf:/etc/frr/frr.conf"], "env": {"A": 1}},
                   "r2": {"kind": "linux", "image": "frr:9", "cmd": "sleep infinity"}},
         "links": [{"endpoints": ["r1:eth1", "r2:eth1"]},
-                  {"type": "veth", "mtu": 1400, "endpoints": [{"node": "r1", "interface": "eth2"},
-                                                              {"node": "r2", "interface": "eth2"}]}]}}
+                  {"type": "veth", "mtu": 1400, "endpoints": [{"node": "r1", "interface": "eth2", "ipv4": "10.9.0.1/30"},
+                                                              {"node": "r2", "interface": "eth2", "ipv4": "10.9.0.2/30",
+                                                               "ipv6": "fd00:9::2/64"}]}]}}
     converted = lab.from_containerlab(clab, {"r1": "h1", "r2": "h2"})
     assert converted == {"name": "frrlab", "nodes": {"r1": {"host": "h1"}, "r2": {"host": "h2"}},
                          "links": [{"endpoints": ["r1:eth1", "r2:eth1"]},
-                                   {"endpoints": ["r1:eth2", "r2:eth2"], "mtu": 1400}]}
+                                   {"endpoints": ["r1:eth2", "r2:eth2"], "mtu": 1400,
+                                    "addresses": [["10.9.0.1/30"], ["10.9.0.2/30", "fd00:9::2/64"]]}]}
     with_images = lab.from_containerlab(clab, images=True)
     assert with_images["nodes"]["r1"] == {"image": "frr:9", "env": {"A": "1"}, "volumes": ["r1/frr.conf:/etc/frr/frr.conf"]}
     assert with_images["nodes"]["r2"] == {"image": "frr:9", "command": "sleep infinity"}
@@ -209,6 +211,6 @@ def test_a_containerlab_topology_becomes_a_lab():
                               images=True)
     assert err.value.path == "containerlab.topology.nodes.s.kind"
     with pytest.raises(ValidationError) as err:
-        lab.from_containerlab({"name": "x", "topology": {"nodes": {"a": {}}, "links": [{"endpoints": ["a:eth1",
-                                                                                                     "host:veth0"]}]}})
+        host_link = [{"endpoints": ["a:eth1", "host:veth0"]}]
+        lab.from_containerlab({"name": "x", "topology": {"nodes": {"a": {}}, "links": host_link}})
     assert err.value.path == "containerlab.topology.links[0].endpoints[1]"

@@ -213,9 +213,9 @@ def test_several_networks_interfaces_routes_and_ports():
     assert [p["peer_gateway"] for p in proxy] == [[], ["172.30.0.1", "fd00:30::1"], []], "highest gw_priority"
     db = [p for p in plan["pairs"] if p["peer_netns"] == "db"]
     assert [p["peer_gateway"] for p in db] == [[], ["172.30.0.1", "fd00:30::1"]], "never through an internal network"
-    assert {(p["destination"], p["bridge"]) for p in plan["ports"]} == {("172.30.0.5", "nsb-back"),
-                                                                         (proxy[1]["peer_addresses"][1].split("/")[0],
-                                                                          "nsb-back")}, "ports on the default route"
+    proxy_back = proxy[1]["peer_addresses"][1].split("/")[0]
+    wanted = {("172.30.0.5", "nsb-back"), (proxy_back, "nsb-back")}
+    assert {(p["destination"], p["bridge"]) for p in plan["ports"]} == wanted, "ports on the default route"
     names = {n["netns"]: n for n in plan["names"]}
     entries = resolved(plan, "proxy")
     app_ip = next(s for s in plan["summary"] if s["name"] == "app")["ip"]

@@ -164,7 +164,7 @@ def describe(entries, known):
     for module, item, _call in known.values():
         if module == "veth" and item.get("peer_netns"):
             for address in item.get("peer_addresses") or []:
-                owner_of_address[str(address).split("/")[0]] = item["peer_netns"]
+                owner_of_address[str(address).split("/", 1)[0]] = item["peer_netns"]
     by_netns, by_bridge, rest = {}, {}, []
     namespaces = {item["name"] for module, item, _c in entries.values() if module == "netns"}
     bridges = {item["name"] for module, item, _c in entries.values() if module == "bridge"}
@@ -240,8 +240,8 @@ def scan(project, modules, netns_of):
                     module = next((m for m in links if kinds[m] == link["kind"]
                                    and (m not in ("vxlan", "tunnel") or _mark_kind(link) in (m, None))), None)
                     if module and is_ours(link) and owner_of(link) == project:
-                        found[ident(module, netns, link["ifname"])] = (module, {"name": link["ifname"], "netns": netns},
-                                                                        {})
+                        item = {"name": link["ifname"], "netns": netns}
+                        found[ident(module, netns, link["ifname"])] = (module, item, {})
     if "workload" in modules:
         try:
             recorded = [n[:-4] for n in os.listdir(workload.WORKLOAD_DIR) if n.endswith(".pid")]

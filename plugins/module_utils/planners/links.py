@@ -173,7 +173,6 @@ def ownership(link, kind, owner, what, path, changes):
     return owner or found
 
 
-
 def left_to_owner(key, name, before, link, owner, what):
     """The plan for an absent item whose link is marked for another project (None: it may go)."""
     found = owner_of(link)

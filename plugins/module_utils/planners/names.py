@@ -176,7 +176,7 @@ def plan_names(params, ctx):
     for name, entries in sorted(shared.items()):
         if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("address") and
                                                     isinstance(e.get("names"), list) for e in entries):
-            raise ValidationError("must be a list of {address, names}", "shared.%s" % name)
+            raise ValidationError("must be a list of entries, each an address and its names", "shared." + name)
     shared_digests = {name: _digest(entries) for name, entries in shared.items()}
     found = None
     plans = []
@@ -223,12 +223,7 @@ def plan_names(params, ctx):
         digests = {"hosts": _digest(spec["hosts"] or [], [shared_digests[n] for n in spec["include"] or []]),
                    "resolv.conf": _digest(servers, others, source)}
 
-        def content(name, spec=spec, servers=servers, others=others, source=source, project=project, digests=digests):
-            if name == "hosts":
-                body = hosts_text(list(spec["hosts"] or []) + [e for n in spec["include"] or [] for e in shared[n]])
-            else:
-                body = resolv_text(servers, others, source)
-            return _mark(project, digests[name]) + body
+        content = _content(spec, shared, (servers, others, source), project, digests)
         steps = [Step("write %s" % files[name], _write_in_place(files[name], lambda n=name, make=content: make(n)))
                  for name in sorted(files) if heads[name][3] != digests[name] or heads[name][2] != project]
         after = owners.tagged({"netns": spec["netns"], "files": sorted(files), "digests": digests,
@@ -238,6 +233,17 @@ def plan_names(params, ctx):
             plan.warnings.append(warning)
         plans.append(plan)
     return Planned(plans)
+
+
+def _content(spec, shared, resolvers, project, digests):
+    """What writes a namespace's file ``name`` (hosts or resolv.conf), with its mark line."""
+    def content(name):
+        if name == "hosts":
+            body = hosts_text(list(spec["hosts"] or []) + [e for n in spec["include"] or [] for e in shared[n]])
+        else:
+            body = resolv_text(*resolvers)
+        return _mark(project, digests[name]) + body
+    return content
 
 
 def files_of(netns, root=ROOT):

@@ -134,8 +134,8 @@ def containers(specs, nets):
         if mode != "bridge":
             for key in ("ip", "ip6", "aliases"):
                 if c.get(key) is not None:
-                    fail(where + "." + key, "only a container on a network has %s" % ("aliases" if key == "aliases"
-                                                                                     else "an address"))
+                    what = "aliases" if key == "aliases" else "an address"
+                    fail(where + "." + key, "only a container on a network has %s" % what)
         items.append((name, c, mode, where, attachments))
     return items, seen
 

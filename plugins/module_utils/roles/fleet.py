@@ -179,7 +179,7 @@ def fleet_map(members, settings, pinned_text=None):
     if pinned_text:
         try:
             data = json.loads(pinned_text)
-            pinned = {h: e for h, e in data["hosts"].items()}
+            pinned = dict(data["hosts"].items())
         except (ValueError, KeyError, TypeError, AttributeError):
             _fail("the allocation file (nsbridge_fleet_allocation_file) is not one this role wrote: fix or remove it")
     cidr6 = settings.get("cidr6")
@@ -272,15 +272,16 @@ def members_from(hosts, hostvars, members=None):
         if members is not None and not isinstance(given, dict):
             _fail("nsbridge_fleet_members[%r] must be a dict with underlay (and underlay6, subnet, subnet6)" % host)
         current = current_subnets(mine.get("_nsbridge_fleet_current"))
+        inventory_underlay = mine.get("nsbridge_fleet_underlay") or mine.get("ansible_host")
+        containers = given["containers"] if "containers" in given else (
+            mine.get("nsbridge_containers") if host in hostvars else None)
         out[host] = {
-            "underlay": given.get("underlay") if members is not None else (mine.get("nsbridge_fleet_underlay")
-                                                                          or mine.get("ansible_host")),
+            "underlay": given.get("underlay") if members is not None else inventory_underlay,
             "underlay6": given.get("underlay6") if members is not None else mine.get("nsbridge_fleet_underlay6"),
             "override4": given.get("subnet") if members is not None else mine.get("nsbridge_fleet_subnet"),
             "override6": given.get("subnet6") if members is not None else mine.get("nsbridge_fleet_subnet6"),
             "current4": current.get(4), "current6": current.get(6),
-            "containers": given["containers"] if "containers" in given else
-                          (mine.get("nsbridge_containers") if host in hostvars else None),
+            "containers": containers,
         }
     return out
 

@@ -194,8 +194,8 @@ def _pools(lab):
         pool = _dict(pool, where, "ipv4, prefix, ipv6, prefix6")
         ctrs.known_keys(pool, POOL_KEYS, where)
         out[kind] = {}
-        for version, cidr_key, prefix_key, default in ((4, "ipv4", "prefix", 30 if kind == "p2p" else 24),
-                                                      (6, "ipv6", "prefix6", 64)):
+        families = ((4, "ipv4", "prefix", 30 if kind == "p2p" else 24), (6, "ipv6", "prefix6", 64))
+        for version, cidr_key, prefix_key, default in families:
             if pool.get(cidr_key) is None:
                 continue
             net = validate.network(pool[cidr_key], "%s.%s" % (where, cidr_key))
@@ -518,8 +518,8 @@ def plan(lab, host, inventory, hostvars=None, networks=None, containers=None, ru
             if j in link["netem"] and any(v is not None for v in link["netem"][j][1].values()):
                 node, ifname = ends[j]
                 towards = ", ".join(n for k, (n, _i) in enumerate(ends) if k != j)
-                item = {"netns": node, "dev": ifname, "label": "link %s, %s:%s -> %s" % (link["label"], node, ifname,
-                                                                                          towards)}
+                label = "link %s, %s:%s -> %s" % (link["label"], node, ifname, towards)
+                item = {"netns": node, "dev": ifname, "label": label}
                 item.update({k: str(v) for k, v in link["netem"][j][0].items() if v is not None})
                 impairs.append(item)
     _names(base, name, nodes, links, local)
@@ -595,8 +595,8 @@ def _calls(nodes, local, switches, bridges, pairs, tunnels, impairs, down, base,
         if routes:
             calls.append(call("route", netns=node, purge=True, routes=kept))
     if base["names"]:
-        calls.append(call("names", namespaces=base["names"], **({"shared": base["names_shared"]}
-                                                               if base.get("names_shared") else {})))
+        shared = {"shared": base["names_shared"]} if base.get("names_shared") else {}
+        calls.append(call("names", namespaces=base["names"], **shared))
     if base["workloads"]:
         calls.append(call("workload", workloads=base["workloads"]))
     return calls
@@ -649,14 +649,19 @@ def from_containerlab(topology, hosts=None, images=False):
         if kind != "veth":
             fail(where + ".type", "a %s link joins a node to the host's own interfaces or networks; a lab link "
                                   "joins nodes (veth)" % kind)
-        ends = []
+        ends, addresses = [], []
         for j, end in enumerate(link.get("endpoints") or []):
             if isinstance(end, dict):
+                addresses.append([end[k] for k in ("ipv4", "ipv6") if end.get(k)] or None)
                 end = "%s:%s" % (end.get("node"), end.get("interface"))
+            else:
+                addresses.append(None)
             if not isinstance(end, str) or end.split(":")[0] in ("host", "mgmt-net", "macvlan", "bridge", "ovs-bridge"):
                 fail("%s.endpoints[%d]" % (where, j), "%r is not an end on a node of the lab" % (end,))
             ends.append(end)
         out = {"endpoints": ends}
+        if any(addresses):
+            out["addresses"] = addresses
         if link.get("mtu"):
             out["mtu"] = link["mtu"]
         links.append(out)

@@ -76,7 +76,7 @@ def count(port):
 
 def blast(host, port, n):
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-    for _ in range(n):
+    for _i in range(n):
         sock.sendto(b"x", (host, port))
         time.sleep(0.001)
 
