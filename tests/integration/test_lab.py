@@ -9,6 +9,7 @@ a teardown that leaves the host as it was.  Through ansible-playbook, in the san
 import glob
 import os
 import re
+import subprocess
 import sys
 
 from conftest import HELPERS, ROOT
@@ -190,3 +191,32 @@ def test_bad_topologies_fail_before_anything_changes(sandbox):
         run, _changed, failed = box.playbook(PLAY, {"nsbridge_lab": lab_vars})
         assert failed == 1 and says in run.stdout, (says, run.stdout[-2000:])
         assert host_state(box) == before, says
+
+
+def test_a_node_from_an_image(sandbox):
+    """A node with an image runs under podman in the node's namespace, reached over its lab link (and by
+    name) from a plain node; removed with the lab.  The image is the local busybox one scripts/engines.sh
+    imports into podman."""
+    box, p = sandbox, sandbox.prefix
+    web = p + "web"
+
+    def podman(*args):
+        return subprocess.run(["podman"] + list(args), capture_output=True, text=True, timeout=60,
+                              check=False).stdout.strip()
+    lab = {"nsbridge_lab": {"name": p + "img", "nodes": {
+        web: {"image": "localhost/nsb-busybox:latest", "command": ["httpd", "-f", "-p", "80", "-h", "/www"]},
+        p + "cli": {}}, "links": [{"endpoints": [web + ":eth1", p + "cli:eth1"]}]}}
+    try:
+        built, changed, failed = box.playbook(PLAY, lab)
+        assert failed == 0 and changed > 0, built.stdout[-3000:]
+        assert podman("inspect", "-f", "{{.HostConfig.NetworkMode}}", web) == "ns:/run/netns/" + web
+        server = addresses(box, web, "eth1")[0]
+        assert box.fetch(p + "cli", server, 80) == "busybox image"
+        again, changed, failed = box.playbook(PLAY, lab)
+        assert failed == 0 and changed == 0, again.stdout[-3000:]
+        down, changed, failed = box.playbook(PLAY, dict(lab, nsbridge_state="absent"))
+        assert failed == 0 and changed > 0, down.stdout[-3000:]
+        assert podman("ps", "-a", "--filter", "name=" + p, "--format", "{{.Names}}") == ""
+        assert sorted(box.namespaces()) == [box.host]
+    finally:
+        podman("rm", "-f", "-t", "0", web)

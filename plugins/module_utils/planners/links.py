@@ -34,6 +34,19 @@ def require_netns(name, path, check_mode=False, warnings=None):
             "network namespace %r does not exist (create it first with nsbridge.network.netns)" % name, path)
 
 
+def require_bridge(ns, name, path, check_mode=False, warnings=None):
+    """Bridge ``name`` that an item attaches to must exist in ``ns`` (check mode: an earlier task or
+    call may create it, with a warning)."""
+    br = ns.link(name)
+    if br is None and check_mode:
+        if warnings is not None:
+            warnings.append("%s: bridge %r does not exist yet; check mode assumes an earlier task creates it"
+                            % (path, name))
+    elif br is None or br["kind"] != "bridge":
+        raise ValidationError("bridge %r does not exist%s" % (name, where(ns)) if br is None
+                              else "%r%s is not a bridge" % (name, where(ns)), path)
+
+
 def parse_addresses(values, path):
     """Validate a list of CIDRs; None (leave as is) passes through."""
     if values is None:

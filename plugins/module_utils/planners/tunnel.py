@@ -28,7 +28,7 @@ from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import GROUP, is_ours, mark, netns_exists, netns_path, owner_of
 from ..kernel.rtnl_writer import RtnlBatch
 from .links import (Removals, address_steps, left_to_owner, ownership, parse_addresses, plan_link_batch,
-                    require_netns, sorted_addresses, where)
+                    require_bridge, require_netns, sorted_addresses, where)
 
 AF_BRIDGE = 7
 FLOOD = "00:00:00:00:00:00"
@@ -161,14 +161,7 @@ def plan_tunnel(kernel, key, path, spec, batch, warnings=None, owner=None, flood
                               % (spec["mtu"], OVERHEAD[version], dev, dev_mtu, dev_mtu - OVERHEAD[version]),
                               field(path, "mtu"))
     if spec.get("master") is not None:
-        br = ns.link(spec["master"])
-        if br is None and kernel.check_mode:
-            if warnings is not None:
-                warnings.append("%s: bridge %r does not exist yet; check mode assumes an earlier call creates it"
-                                % (field(path, "master"), spec["master"]))
-        elif br is None or br["kind"] != "bridge":
-            raise ValidationError("bridge %r does not exist%s" % (spec["master"], where(ns)) if br is None
-                                  else "%r%s is not a bridge" % (spec["master"], where(ns)), field(path, "master"))
+        require_bridge(ns, spec["master"], field(path, "master"), kernel.check_mode, warnings)
     link = ns.link(name)
     if link is not None and (link["kind"] != "vxlan" or not is_ours(link)):
         raise ConflictError("%r exists%s and is %s nsbridge did not make" % (

@@ -22,7 +22,7 @@ from ..engine.reconcile import ItemPlan, Planned, Step
 from ..engine import owner as owners
 from ..kernel.netlink import GROUP, is_ours, mark, netns_exists, netns_path, owner_of, pyroute2
 from .links import (Removals, address_steps, delete_link, left_to_owner, ownership, parse_addresses,
-                    plan_link_batch, require_netns, sorted_addresses, where)
+                    plan_link_batch, require_bridge, require_netns, sorted_addresses, where)
 
 ITEM_OPTIONS = dict(
     name=dict(type="str"),
@@ -153,15 +153,7 @@ def plan_pair(kernel, key, path, spec, warnings=None, owner=None):
     pns = kernel.ns(spec["peer_netns"])
     name, peer = spec["name"], spec["peer"]
     if spec.get("bridge") is not None:
-        br = ns.link(spec["bridge"])
-        if br is None and kernel.check_mode:
-            if warnings is not None:
-                warnings.append("%s: bridge %r does not exist yet; check mode assumes an earlier task creates it"
-                                % (field(path, "bridge"), spec["bridge"]))
-        elif br is None or br["kind"] != "bridge":
-            raise ValidationError("bridge %r does not exist%s" % (spec["bridge"], where(ns))
-                                  if br is None else "%r%s is not a bridge" % (spec["bridge"], where(ns)),
-                                  field(path, "bridge"))
+        require_bridge(ns, spec["bridge"], field(path, "bridge"), kernel.check_mode, warnings)
     link = ns.link(name)
     if link is not None and link["kind"] != "veth":
         raise ConflictError("%r exists%s and is a %s link, not a veth"
