@@ -59,7 +59,7 @@ def test_removal_calls_remove_exactly_them_dependents_first():
         {"module": "veth", "args": {"pairs": [{"name": "v2", "peer": "eth0", "peer_netns": "web2"}]}},
         {"module": "port_publish", "args": {"backend": "iptables", "ports": [
             {"host_port": 8081, "destination": "fd00::3"}, {"host_port": 8082, "destination": "10.0.0.3",
-                                                         "host_ip": "127.0.0.1", "bridge": "br1"}]}},
+                                                            "host_ip": "127.0.0.1", "bridge": "br1"}]}},
         {"module": "workload", "args": {"name": "w2", "netns": "web2", "command": "sleep 9"}})
     calls = removal_calls(made)
     assert [c["module"] for c in calls] == ["workload", "port_publish", "veth", "bridge", "netns"]
@@ -78,9 +78,9 @@ def test_what_goes_is_said_by_container_and_network():
         {"module": "netns", "args": {"name": ["web2"]}},
         {"module": "bridge", "args": {"name": "nsb-back"}},
         {"module": "veth", "args": {"pairs": [{"name": "v2", "peer": "eth0", "peer_netns": "web2",
-                                            "peer_addresses": ["10.0.0.3/24"]}]}},
+                                               "peer_addresses": ["10.0.0.3/24"]}]}},
         {"module": "port_publish", "args": {"ports": [{"host_port": 8081, "destination": "10.0.0.3"},
-                                                   {"host_port": 8083, "destination": "10.0.0.9"}]}},
+                                                      {"host_port": 8083, "destination": "10.0.0.9"}]}},
         {"module": "nat_masquerade", "args": {"networks": [{"source": "10.9.0.0/24", "bridge": "nsb-back"}]}},
         {"module": "network_isolation", "args": {"networks": [{"bridge": "nsb-back"}]}})
     assert describe(made, made) == ["container web2 (namespace, veth v2, published port tcp:*:8081)",

@@ -268,7 +268,7 @@ def _labs(containers):
     """Each lab this host holds part of (by the lab role's records): its nodes and switches here, its
     links (veth pairs, tunnels to other hosts with their VNI and remote underlays, LAN segments) and
     the impairments of their ends, as the kernel has them now."""
-    seen = {c["name"]: {i["name"]: i for i in c["interfaces"]} for c in containers}
+    seen = {c["name"]: {i["name"]: i for i in c.get("interfaces", [])} for c in containers}
     out = []
     for project, name, entries in _lab_records():
         by = {}
