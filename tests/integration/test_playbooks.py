@@ -46,6 +46,7 @@ def test_site_check_build_idempotent_teardown(sandbox):
     assert failed == 0 and changed > 0, check.stdout[-3000:]
     assert sorted(sandbox.namespaces()) == [sandbox.host] and sorted(sandbox.links()) == links_before, \
         "check mode made something"
+    assert not os.path.exists(os.path.join(sandbox.files, "topology")), "check mode drew no picture"
 
     real, changed, failed = playbook(sandbox, "site.yml", extra)
     assert failed == 0 and changed > 0, real.stdout[-3000:]

@@ -9,7 +9,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                                 ".collections"))
 
-from ansible_collections.nsbridge.network.plugins.filter.topology import (  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import (  # noqa: E402
     mermaid_ids, topology_dot, topology_graph, topology_mermaid)
 from picture import expected, from_dot, from_mermaid, from_svg  # noqa: E402
 

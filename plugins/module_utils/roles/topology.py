@@ -1,0 +1,243 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A picture of what network_info found on the hosts: the graph, Graphviz's DOT, a Mermaid diagram and
+the Markdown page around it.  Controller side, no host touched; the topology_* filters and the
+topology action (playbooks/topology.yml) call it.  Imports nothing of nsbridge."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+
+def _ip(address):
+    return address.split("/")[0]
+
+
+def _network_of(networks, address):
+    """The network (a node id) one of whose subnets holds ``address`` (a CIDR or an address)."""
+    target = ipaddress.ip_network(address, strict=False)
+    for node_id, subnets in networks:
+        for subnet in subnets:
+            net = ipaddress.ip_network(subnet)
+            if net.version == target.version and target.subnet_of(net):
+                return node_id
+    return None
+
+
+def topology_graph(infos):
+    """{nodes: [{id, kind, host, label: [lines]}], edges: [{src, dst, kind, label}]}, sorted."""
+    nodes, edges = {}, []
+
+    def node(node_id, kind, host, *label):
+        nodes[node_id] = {"id": node_id, "kind": kind, "host": host, "label": [line for line in label if line]}
+
+    def edge(src, dst, kind, label=""):
+        edges.append({"src": src, "dst": dst, "kind": kind, "label": label})
+
+    all_networks, vx_macs, tunnels = [], {}, {}
+    for host, info in sorted(infos.items()):
+        for net in info.get("networks", []):
+            all_networks.append(("%s/net/%s" % (host, net["name"]), net["subnets"]))
+        for vx in info.get("vxlan", []):
+            vx_macs[vx["mac"]] = "%s/vx/%s" % (host, vx["name"])
+    for host, info in sorted(infos.items()):
+        host_id = "%s/host" % host
+        backends = sorted({i["backend"] for kind in ("published", "masquerades", "isolation")
+                           for i in info.get(kind, [])})
+        node(host_id, "host", host, host, "firewall: %s" % ", ".join(backends) if backends else "")
+        masqs = {m["source"]: m for m in info.get("masquerades", [])}
+        isolated = {i["bridge"] for i in info.get("isolation", [])}
+        local = [(n, s) for n, s in all_networks if n.startswith(host + "/net/")]
+        drawn = set()
+        for net in info.get("networks", []):
+            lines = [net["name"]]
+            for subnet in net["subnets"]:
+                masq = masqs.get(subnet)
+                if masq is not None:
+                    drawn.add(subnet)
+                lines.append(subnet + ("" if masq is None else " masquerade" if masq["nat"] else " routed"))
+            if net["name"] in isolated:
+                lines.append("isolated")
+            if not net["managed"]:
+                lines.append("(not nsbridge's)")
+            node("%s/net/%s" % (host, net["name"]), "network", host, *lines)
+        for source, masq in sorted(masqs.items()):
+            if source not in drawn:
+                node("%s/masq/%s" % (host, source), "masquerade", host,
+                     "%s %s" % (source, "masquerade" if masq["nat"] else "routed"))
+        addresses = {}
+        labs = info.get("labs", [])
+        lab_of = {n: lab["name"] for lab in labs for n in lab["nodes"]}
+        switches = {s for lab in labs for s in lab["switches"]}
+        for ctr in info.get("containers", []):
+            if ctr.get("stale") or ctr["name"] in switches:
+                continue
+            ctr_id = "%s/ctr/%s" % (host, ctr["name"])
+            ips = [a for i in ctr.get("interfaces", []) for a in i["addresses"]]
+            for address in ips:
+                addresses[_ip(address)] = ctr_id
+            workloads = [w["name"] for w in ctr.get("workloads", [])]
+            lines = [_ip(a) for a in ips] + (["runs " + ", ".join(workloads)] if workloads else []) \
+                + ([] if ctr["managed"] else ["(not nsbridge's)"])
+            if ctr["name"] in lab_of:
+                lines.append("lab %s" % lab_of[ctr["name"]])
+            node(ctr_id, "node" if ctr["name"] in lab_of else "container", host, ctr["name"], *lines)
+            for iface in ctr.get("interfaces", []):
+                if iface.get("bridge"):
+                    edge(ctr_id, "%s/net/%s" % (host, iface["bridge"]), "attached", iface["name"])
+                elif iface.get("host_peer"):
+                    edge(ctr_id, host_id, "veth", "%s - %s" % (iface["name"], iface["host_peer"]))
+        _lab_edges(host, labs, node, edge, tunnels)
+        for pub in info.get("published", []):
+            port_id = "%s/port/%s" % (host, pub["scope"].partition(":")[2])
+            where = pub["host_ip"] or ("*" if pub["family"] == 4 else "[::]")
+            if pub["family"] == 6 and pub["host_ip"]:
+                where = "[%s]" % pub["host_ip"]
+            node(port_id, "port", host, "%s:%s/%s" % (where, pub["host_port"], pub["protocol"]))
+            target = addresses.get(pub["destination"])
+            if target is None and pub["destination"]:
+                target = "%s/dest/%s" % (host, pub["destination"])
+                node(target, "destination", host, pub["destination"])
+            if target is not None:
+                edge(port_id, target, "publish", ":%s" % pub["destination_port"])
+        for route in info.get("routes", []):
+            target = _network_of([(n, s) for n, s in all_networks if n not in dict(local)], route["dst"])
+            if target is None:
+                target = "%s/route/%s" % (host, route["dst"])
+                node(target, "route", host, route["dst"])
+            edge(host_id, target, "route", "via %s" % route["via"] if route["via"] else "dev %s" % route["dev"])
+        for vx in info.get("vxlan", []):
+            vx_id = "%s/vx/%s" % (host, vx["name"])
+            node(vx_id, "vxlan", host, "%s vni %s" % (vx["name"], vx["vni"]), *[_ip(a) for a in vx["addresses"]])
+            edge(host_id, vx_id, "vxlan-device", vx["local"] or "")
+            for peer in vx["peers"]:
+                other = vx_macs.get(peer["mac"])
+                if other is None:
+                    other = "%s/peer/%s" % (host, peer["underlay"])
+                    node(other, "peer", host, "peer %s" % peer["underlay"], *peer["addresses"])
+                edge(vx_id, other, "vxlan", "to %s" % peer["underlay"])
+    for vni, ends in sorted(tunnels.items(), key=lambda t: str(t[0])):  # a lab's link between hosts: one VNI's ends
+        ends = sorted(ends)
+        for other in ends[1:]:
+            sides = " - ".join(t for t in (ends[0][1], other[1]) if t)
+            edge(ends[0][0], other[0], "labvxlan", "vni %s%s" % (vni, ": " + sides if sides else ""))
+    return {"nodes": [nodes[k] for k in sorted(nodes)],
+            "edges": sorted(edges, key=lambda e: (e["src"], e["dst"], e["kind"], e["label"]))}
+
+
+def _lab_edges(host, labs, node, edge, tunnels):
+    """A host's part of its labs: veth links between its nodes, LAN segments (a node for the switch),
+    and the tunnels' ends, gathered by VNI in ``tunnels`` (joined across hosts by the caller)."""
+    for lab in labs:
+        impaired = {i["end"]: ", ".join(t for t in (
+            "rate %s" % i["rate"] if i.get("rate") else "", "loss %s" % i["loss"] if i.get("loss") else "",
+            "netem" if i.get("netem") and not i.get("loss") else "") if t) for i in lab.get("impairments", [])}
+
+        def end_id(end):
+            return "%s/ctr/%s" % (host, end.split(":")[0])
+
+        def said(end):
+            return end.split(":")[1] + (" (%s)" % impaired[end] if impaired.get(end) else "")
+        for link in lab["links"]:
+            down = "" if link.get("up", True) is not False else " down"
+            if link["kind"] == "veth":
+                edge(end_id(link["ends"][0]), end_id(link["ends"][1]), "lablink",
+                     "%s - %s%s" % (said(link["ends"][0]), said(link["ends"][1]), down))
+            elif link["kind"] == "tunnel":
+                tunnels.setdefault(link["vni"], []).append((end_id(link["ends"][0]), said(link["ends"][0]) + down))
+            else:
+                segment = "%s/lan/%s" % (host, link["switch"])
+                node(segment, "segment", host, link["switch"], "lab %s" % lab["name"])
+                for end in link["ends"]:
+                    edge(end_id(end), segment, "attached", said(end))
+                if link.get("tunnel"):
+                    tunnels.setdefault(link["tunnel"]["vni"], []).append((segment, ""))
+
+
+_SHAPES = {"host": "box3d", "network": "ellipse", "container": "box", "port": "cds", "vxlan": "hexagon",
+           "masquerade": "note", "destination": "plaintext", "route": "plaintext", "peer": "plaintext",
+           "node": "box", "segment": "ellipse"}
+_STYLES = {"route": "dashed", "vxlan": "dashed", "labvxlan": "dashed", "publish": "bold"}
+
+
+def _dot_text(text):
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def topology_dot(infos):
+    """The graph for Graphviz: one cluster per host; node ids as topology_graph gives them."""
+    graph = topology_graph(infos)
+    lines = ["digraph nsbridge {", '  graph [rankdir=LR, fontname="Helvetica", label="nsbridge topology"];',
+             '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=9];']
+    hosts = sorted({n["host"] for n in graph["nodes"]})
+    for i, host in enumerate(hosts):
+        lines.append('  subgraph "cluster_%d" {' % i)
+        lines.append('    label="%s";' % _dot_text(host))
+        for n in graph["nodes"]:
+            if n["host"] == host:
+                label = "\\n".join(_dot_text(t) for t in n["label"])
+                lines.append('    "%s" [shape=%s, label="%s"];' % (_dot_text(n["id"]), _SHAPES[n["kind"]], label))
+        lines.append("  }")
+    for e in graph["edges"]:
+        attrs = ['label="%s"' % _dot_text(e["label"])]
+        if e["kind"] in _STYLES:
+            attrs.append("style=%s" % _STYLES[e["kind"]])
+        if e["kind"] in ("attached", "veth", "vxlan-device", "lablink", "labvxlan"):
+            attrs.append("dir=none")
+        lines.append('  "%s" -> "%s" [%s];' % (_dot_text(e["src"]), _dot_text(e["dst"]), ", ".join(attrs)))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+_MERMAID_SHAPES = {"host": ("[[", "]]"), "network": ("([", "])"), "container": ("[", "]"), "port": (">", "]"),
+                   "vxlan": ("{{", "}}"), "masquerade": ("[/", "/]"), "destination": ("(", ")"),
+                   "route": ("(", ")"), "peer": ("(", ")"), "node": ("(", ")"), "segment": ("([", "])")}
+
+
+def mermaid_ids(graph):
+    """{node id: Mermaid id}: letters, digits and _ only, unique."""
+    out, taken = {}, set()
+    for n in graph["nodes"]:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", n["id"])
+        candidate, i = base, 1
+        while candidate in taken:
+            i += 1
+            candidate = "%s_%d" % (base, i)
+        taken.add(candidate)
+        out[n["id"]] = candidate
+    return out
+
+
+def _mermaid_text(text):
+    return text.replace('"', "#quot;")
+
+
+def topology_mermaid(infos):
+    """The graph as a Mermaid flowchart (in a Markdown file code-review tools render)."""
+    graph = topology_graph(infos)
+    ids = mermaid_ids(graph)
+    lines = ["flowchart LR"]
+    hosts = sorted({n["host"] for n in graph["nodes"]})
+    for i, host in enumerate(hosts):
+        lines.append('  subgraph host_%d["%s"]' % (i, _mermaid_text(host)))
+        for n in graph["nodes"]:
+            if n["host"] == host:
+                left, right = _MERMAID_SHAPES[n["kind"]]
+                lines.append('    %s%s"%s"%s' % (ids[n["id"]], left, "<br/>".join(_mermaid_text(t) for t in n["label"]),
+                                                 right))
+        lines.append("  end")
+    for e in graph["edges"]:
+        arrow = "-.->" if e["kind"] in ("route", "vxlan") else "-.-" if e["kind"] == "labvxlan" \
+            else "---" if e["kind"] in ("attached", "veth", "vxlan-device", "lablink") else "==>"
+        label = '|"%s"|' % _mermaid_text(e["label"]) if e["label"] else ""
+        lines.append("  %s %s%s %s" % (ids[e["src"]], arrow, label, ids[e["dst"]]))
+    return "\n".join(lines) + "\n"
+
+
+def topology_markdown(infos):
+    """topology.md: a Mermaid flowchart in Markdown, the hosts named above it."""
+    return ("# nsbridge topology\n\nHosts: %s. Made by `playbooks/topology.yml` from\n"
+            "`nsbridge.network.network_info`; the same picture as `topology.svg`.\n\n```mermaid\n%s\n```\n"
+            % (", ".join(sorted(infos)), topology_mermaid(infos).strip()))

@@ -1,0 +1,81 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsbridge contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# The documentation of the action plugin plugins/action/topology.py, which does the work on the
+# controller (no module runs on any host), as ansible.builtin.template's module file documents its action.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: topology
+short_description: Draw the picture of nsbridge hosts (Graphviz SVG and DOT, Mermaid in Markdown) on the controller
+version_added: "0.5.0"
+description:
+  - Writes C(topology.dot) (Graphviz source), C(topology.md) (a Mermaid diagram code-review tools render) and,
+    when Graphviz's C(dot) is on the controller, C(topology.svg) into O(dest) on the controller, from
+    M(nsbridge.network.network_info) results of the hosts.
+  - Runs on the controller only, in one step (no module is sent to any host), so the picture of a fleet costs one task
+    however many hosts it draws. A file whose content would not change is not written; the SVG is rendered again
+    only when the DOT source changed or the SVG is missing, so a re-run on an unchanged network changes nothing.
+  - The same network gives the same files (no pids or counters in them).
+options:
+  infos:
+    description: "V({host: that host's network_info result}), e.g. built from C(hostvars)."
+    type: dict
+    required: true
+  dest:
+    description: The directory on the controller the files go in (made, mode C(0755), when missing).
+    type: path
+    required: true
+attributes:
+  action:
+    support: full
+    description: Runs on the controller as an action plugin.
+  check_mode:
+    support: full
+    description: In check mode nothing is written; C(changed) and the diff say what would be.
+  diff_mode:
+    support: full
+    description: The diff shows each text file that changes (DOT and Markdown).
+  platform:
+    support: full
+    platforms: posix
+    description: The files are written on the controller, whatever the hosts' platform.
+notes:
+  - Without C(dot) on the controller the DOT and Markdown are still written and RV(svg) is false.
+seealso:
+  - module: nsbridge.network.network_info
+author:
+  - nsbridge contributors (!UNKNOWN)
+'''
+
+EXAMPLES = r'''
+- name: Read every host
+  nsbridge.network.network_info:
+  register: info
+
+- name: Draw them, once
+  nsbridge.network.topology:
+    infos: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'info'))) }}"
+    dest: "{{ playbook_dir }}/topology"
+  run_once: true
+'''
+
+RETURN = r'''
+files:
+  description: The files of the picture in O(dest) (the SVG only when it exists).
+  returned: always
+  type: list
+  elements: path
+written:
+  description: The files this run wrote (or, in check mode, would write).
+  returned: always
+  type: list
+  elements: path
+svg:
+  description: Whether C(topology.svg) exists (false when Graphviz's C(dot) is not on the controller).
+  returned: always
+  type: bool
+'''
