@@ -27,6 +27,7 @@ from ..common.errors import KernelError
 from .netlink import entered
 from .rtnl_reader import (AF_BRIDGE, NDA_DST, NDA_LLADDR, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, RTA_DST,
                           RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTM_NEWNEIGH, RTM_NEWROUTE, RT_TABLE_MAIN)
+from .rtnl_reader import _IFINFOMSG, _NDMSG, _NLMSGHDR as _HDR, _RTMSG  # the layouts the reader decodes
 
 RTM_NEWLINK, RTM_DELLINK, RTM_DELROUTE, RTM_DELNEIGH = 16, 17, 25, 29
 IFLA_GROUP = 27
@@ -35,10 +36,6 @@ RTN_UNICAST, RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 1, 0, 253
 RTNH_F_ONLINK = 4
 NUD_NOARP, NUD_PERMANENT = 0x40, 0x80
 NTF_SELF = 0x02
-_HDR = struct.Struct("=IHHII")
-_RTMSG = struct.Struct("=BBBBBBBBI")
-_NDMSG = struct.Struct("=BxxxiHBB")
-_IFINFOMSG = struct.Struct("=BxHiII")
 _ERR = struct.Struct("=i")
 _CHUNK = 1 << 16
 

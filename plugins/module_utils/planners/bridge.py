@@ -12,9 +12,9 @@ from ..common.errors import ConflictError, ValidationError
 from ..engine import owner as owners
 from ..engine.edge import field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
-from ..kernel.netlink import BRIDGE_GROUP, is_ours, mark, netns_exists, owner_of
-from .links import (address_steps, delete_link, left_to_owner, ownership, parse_addresses, plan_link_batch,
-                    require_netns, sorted_addresses, where)
+from ..kernel.netlink import BRIDGE_GROUP, is_ours, mark, owner_of
+from .links import (address_steps, delete_link, ownership, parse_addresses, plan_link_batch, removable_link, require_netns,
+                    sorted_addresses, where)
 
 ITEM_OPTIONS = dict(
     name=dict(type="str"),
@@ -156,21 +156,15 @@ def _release(ns, port, plink):
     return call
 
 
+def _seen(ns, link):
+    return describe(ns, link) if link["kind"] == "bridge" else {"name": link["ifname"], "kind": link["kind"]}
+
+
 def plan_bridge_absent(kernel, key, spec, owner=None):
     name = spec["name"]
-    if spec.get("netns") is not None and not netns_exists(spec["netns"]):
-        return ItemPlan(key, name, None, None)
-    ns = kernel.ns(spec["netns"])
-    link = ns.link(name)
-    if link is None:
-        return ItemPlan(key, name, None, None)
-    before = describe(ns, link) if link["kind"] == "bridge" else {"name": name, "kind": link["kind"]}
-    if link["kind"] != "bridge" or not is_ours(link):
-        return ItemPlan(key, name, before, before, warnings=[
-            "%r%s was not created by nsbridge.network.bridge; left in place" % (name, where(ns))])
-    kept = left_to_owner(key, name, before, link, owner, "bridge %r%s" % (name, where(ns)))
-    if kept is not None:
-        return kept
+    ns, before, ended = removable_link(kernel, key, spec, "bridge", "bridge", owner, _seen)
+    if ended is not None:
+        return ended
     return ItemPlan(key, name, before, None, [
         Step("delete bridge %s%s" % (name, where(ns)),
              lambda: delete_link(ns, name, "bridge")),

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: nsbridge contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pieces the bridge and veth planners share: addresses, namespaces, the ownership mark."""
+"""Pieces the link planners (bridge, veth, vxlan, tunnel) share: addresses, namespaces, the ownership
+mark, what an absent item may remove, the device that holds an address."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..common.errors import KernelError, ValidationError
 from ..engine import owner as owners
 from ..engine.edge import batch_items, field
 from ..engine.reconcile import ItemPlan, Step
-from ..kernel.netlink import Kernel, mark, netns_exists, owner_of
+from ..kernel.netlink import Kernel, is_ours, mark, netns_exists, owner_of
 from ..kernel.rtnl_writer import RtnlBatch
 
 IFA_F_NODAD = 0x02
@@ -192,3 +193,36 @@ def left_to_owner(key, name, before, link, owner, what):
     if owners.removable(owner, found):
         return None
     return ItemPlan(key, name, before, before, warnings=[owners.left_warning(owner, found, what)])
+
+
+def _seen(ns, link):
+    return {"name": link["ifname"], "netns": ns.name, "kind": link["kind"], "managed": is_ours(link)}
+
+
+def removable_link(kernel, key, spec, kind, module, owner, before_of=_seen):
+    """The first half of an absent item's plan: ``(ns, before, None)`` when the item's link is an
+    nsbridge ``kind`` link this project may remove, else ``(None, None, plan)`` with the plan that
+    ends the item: nothing there, a link nsbridge.network.``module`` did not make (left, with a
+    warning) or another project's (left, said).  ``before_of(ns, link)``: the link as the diff shows it."""
+    name = spec["name"]
+    if spec.get("netns") is not None and not netns_exists(spec["netns"]):
+        return None, None, ItemPlan(key, name, None, None)
+    ns = kernel.ns(spec.get("netns"))
+    link = ns.link(name)
+    if link is None:
+        return None, None, ItemPlan(key, name, None, None)
+    before = before_of(ns, link)
+    if link["kind"] != kind or not is_ours(link):
+        return None, None, ItemPlan(key, name, before, before, warnings=[
+            "%r%s was not created by nsbridge.network.%s; left in place" % (name, where(ns), module)])
+    kept = left_to_owner(key, name, before, link, owner, "%s %r%s" % (module, name, where(ns)))
+    return (None, None, kept) if kept is not None else (ns, before, None)
+
+
+def device_holding(ns, address):
+    """The name of the interface of ``ns`` that holds ``address`` (no prefix), or None."""
+    for index, addrs in ns.addresses().items():
+        if any(a.split("/")[0] == address for a in addrs):
+            found = ns.link_by_index(index)
+            return found["ifname"] if found else None
+    return None

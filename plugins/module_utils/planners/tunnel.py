@@ -25,9 +25,9 @@ from ..common.errors import ConflictError, KernelError, ValidationError
 from ..engine import owner as owners
 from ..engine.edge import field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
-from ..kernel.netlink import GROUP, is_ours, mark, netns_exists, netns_path, owner_of
+from ..kernel.netlink import GROUP, is_ours, mark, netns_path, owner_of
 from ..kernel.rtnl_writer import RtnlBatch
-from .links import (Removals, address_steps, left_to_owner, ownership, parse_addresses, plan_link_batch,
+from .links import (Removals, address_steps, device_holding, ownership, parse_addresses, plan_link_batch, removable_link,
                     require_bridge, require_netns, sorted_addresses, where)
 
 AF_BRIDGE = 7
@@ -115,14 +115,16 @@ def plan_tunnels(params, ctx):
     return Planned(plans, commit=commit, atomic=False)
 
 
+def _seen_tagged(ns, link):
+    return owners.tagged({"name": link["ifname"], "netns": ns.name, "kind": link["kind"], "managed": is_ours(link)},
+                         owner_of(link) if link["kind"] == "vxlan" and is_ours(link) else None)
+
+
 def _underlay(host, spec, path, check_mode):
     """(underlay device name, its MTU) on the host: ``dev``, or the interface holding ``local``."""
     dev = spec.get("dev")
     if dev is None:
-        for index, addrs in host.addresses().items():
-            if any(a.split("/")[0] == spec["local"] for a in addrs):
-                found = host.link_by_index(index)
-                dev = found["ifname"] if found else None
+        dev = device_holding(host, spec["local"])
         if dev is None:
             if check_mode:
                 return None, None
@@ -275,18 +277,7 @@ def _create_steps(ns, host, spec, dev, owner, what):
 
 def plan_tunnel_absent(kernel, key, spec, owner, removals):
     name = spec["name"]
-    if spec.get("netns") is not None and not netns_exists(spec["netns"]):
-        return ItemPlan(key, name, None, None)
-    ns = kernel.ns(spec.get("netns"))
-    link = ns.link(name)
-    if link is None:
-        return ItemPlan(key, name, None, None)
-    before = {"name": name, "netns": ns.name, "kind": link["kind"], "managed": is_ours(link)}
-    if link["kind"] != "vxlan" or not is_ours(link):
-        return ItemPlan(key, name, before, before, warnings=[
-            "%r%s was not created by nsbridge.network.tunnel; left in place" % (name, where(ns))])
-    owners.tagged(before, owner_of(link))
-    kept = left_to_owner(key, name, before, link, owner, "tunnel %r%s" % (name, where(ns)))
-    if kept is not None:
-        return kept
+    ns, before, ended = removable_link(kernel, key, spec, "vxlan", "tunnel", owner, _seen_tagged)
+    if ended is not None:
+        return ended
     return ItemPlan(key, name, before, None, [removals.step(ns, name, "delete tunnel %s%s" % (name, where(ns)))])

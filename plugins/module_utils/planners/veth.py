@@ -20,9 +20,9 @@ from ..common.errors import ConflictError, KernelError, ValidationError
 from ..engine.edge import field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..engine import owner as owners
-from ..kernel.netlink import GROUP, is_ours, mark, netns_exists, netns_path, owner_of, pyroute2
-from .links import (Removals, address_steps, delete_link, left_to_owner, ownership, parse_addresses,
-                    plan_link_batch, require_bridge, require_netns, sorted_addresses, where)
+from ..kernel.netlink import GROUP, is_ours, mark, netns_path, owner_of, pyroute2
+from .links import (Removals, address_steps, delete_link, ownership, parse_addresses, plan_link_batch, removable_link,
+                    require_bridge, require_netns, sorted_addresses, where)
 
 ITEM_OPTIONS = dict(
     name=dict(type="str"),
@@ -363,19 +363,9 @@ def _kv(changes):
 
 def plan_pair_absent(kernel, key, spec, owner=None, removals=None):
     name = spec["name"]
-    if spec.get("netns") is not None and not netns_exists(spec["netns"]):
-        return ItemPlan(key, name, None, None)
-    ns = kernel.ns(spec["netns"])
-    link = ns.link(name)
-    if link is None:
-        return ItemPlan(key, name, None, None)
-    before = {"name": name, "netns": ns.name, "kind": link["kind"], "managed": is_ours(link)}
-    if link["kind"] != "veth" or not is_ours(link):
-        return ItemPlan(key, name, before, before, warnings=[
-            "%r%s was not created by nsbridge.network.veth; left in place" % (name, where(ns))])
-    kept = left_to_owner(key, name, before, link, owner, "veth %r%s" % (name, where(ns)))
-    if kept is not None:
-        return kept
+    ns, before, ended = removable_link(kernel, key, spec, "veth", "veth", owner)
+    if ended is not None:
+        return ended
     describe = "delete veth %s%s (and its peer)" % (name, where(ns))
     if removals is None:
         return ItemPlan(key, name, before, None, [Step(describe, lambda: delete_link(ns, name))])

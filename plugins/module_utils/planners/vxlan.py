@@ -21,7 +21,8 @@ from ..engine.reconcile import ItemPlan, Planned, Step
 from ..engine import owner as owners
 from ..kernel.netlink import GROUP, Kernel, is_ours, mark, owner_of
 from ..kernel.rtnl_writer import RtnlBatch
-from .links import address_steps, delete_link, left_to_owner, ownership, parse_addresses, sorted_addresses, where
+from .links import (address_steps, delete_link, device_holding, left_to_owner, ownership, parse_addresses,
+                    sorted_addresses, where)
 
 AF_BRIDGE = 7
 NUD_PERMANENT = 0x80
@@ -102,10 +103,7 @@ def plan_vxlan(params, ctx):
 
     dev = spec.get("dev")
     if dev is None:
-        for index, addrs in ns.addresses().items():
-            if any(a.split("/")[0] == spec["local"] for a in addrs):
-                found = ns.link_by_index(index)
-                dev = found["ifname"] if found else None
+        dev = device_holding(ns, spec["local"])
         if dev is None and not kernel.check_mode:
             raise ValidationError("no interface%s holds %s; give dev" % (where(ns), spec["local"]), "local")
     after = {"name": name, "vni": spec["vni"], "local": spec["local"], "dev": dev, "port": spec["port"],
