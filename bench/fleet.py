@@ -21,6 +21,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -90,12 +91,13 @@ def main():
     parser.add_argument("--megabytes", type=int, default=200)
     args = parser.parse_args()
     molecule("create")
+    allocation = tempfile.mkdtemp(prefix="nsbridge-bench-fleet-")
     try:
         inventory = glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.%s/inventory" % SCENARIO))[0]
         hosts = ["nsbb-h%02d" % i for i in range(1, args.hosts + 1)]
         extra = {"nsbridge_containers": [{"name": "c%d" % i, "network": "fleet", "command": "sleep 1d"}
                                          for i in range(args.n)],
-                 "nsbridge_fleet_allocation_file": os.path.join(tempfile.gettempdir(), "nsbridge-bench-fleet.json")}
+                 "nsbridge_fleet_allocation_file": os.path.join(allocation, "fleet.json")}
         one, one_tasks = converge(inventory, hosts[0], extra)
         converge(inventory, hosts[0], dict(extra, nsbridge_state="absent"))
         many, many_tasks = converge(inventory, ",".join(hosts), extra)
@@ -106,6 +108,7 @@ def main():
         converge(inventory, ",".join(hosts), dict(extra, nsbridge_state="absent"))
     finally:
         molecule("destroy")
+        shutil.rmtree(allocation, ignore_errors=True)
     print("fleet: vxlan mode, %d containers per host (each with a command), forks 50, pipelining"
           % args.n)
     print("  converge 1 host              %6.1f s" % one)
