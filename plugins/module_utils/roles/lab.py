@@ -40,10 +40,10 @@ import ipaddress
 import re
 
 from ..common import validate
-from ..common.errors import ValidationError
 from ..planners import impairment
 from . import containers as ctrs
 from . import network as netplan
+from .containers import fail
 
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,23}$")
 LAB_KEYS = ("name", "nodes", "links", "addressing", "mtu", "vni", "vxlan_port")
@@ -61,10 +61,6 @@ ROUTER = {"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1}
 HOSTLIKE = {"net.ipv4.ip_forward": 0, "net.ipv6.conf.all.forwarding": 0}
 # a lab's interfaces keep their IPv6 addresses while a link is down, as a router's do
 KEEP = {"net.ipv6.conf.all.keep_addr_on_down": 1}
-
-
-def fail(where, message):
-    raise ValidationError(message, where)
 
 
 def _digest(*parts):
@@ -85,7 +81,7 @@ def _nodes(lab, inventory):
     out = {}
     for name, spec in nodes.items():
         where = "nsbridge_lab.nodes.%s" % name
-        if not isinstance(name, str) or not ctrs.NAME.match(name) or len(name) > 63:
+        if not isinstance(name, str) or not ctrs.NAME.match(name):
             fail(where, "node names follow the containers' rules (letters, digits, '_', '.', '-'; at most 63)")
         spec = {} if spec is None else _dict(spec, where, "the keys a container takes, and host, routes, forwarding")
         ctrs.known_keys(spec, NODE_KEYS, where)
