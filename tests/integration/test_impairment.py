@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 
 from conftest import HELPERS, converge_four_times
 
@@ -120,11 +119,3 @@ def test_probe_touches_nothing():
     before = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     assert qdisc_available("tbf") is True
     assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout == before
-
-
-@pytest.mark.skipif(not qdisc_available("netem"), reason="this kernel has no sch_netem: delay is shown as an error above")
-def test_delay_in_one_direction_only(sandbox):
-    r1, _r2 = _pair(sandbox)
-    sandbox.run("impairment", netns=r1, dev="eth1", delay="50ms")
-    rtt = sandbox.sh(r1, "ping", "-c", "3", "-i", "0.2", "-q", "10.1.0.2").stdout
-    assert float(re.search(r"= [\d.]+/([\d.]+)/", rtt).group(1)) >= 45
