@@ -40,6 +40,7 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         report.longrepr = "skipped, and a skipped test never counts as passed: %s" % reason
 
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
