@@ -17,7 +17,6 @@ All traffic stays between the fleet's own containers and hosts. Prints figures; 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import re
@@ -50,8 +49,9 @@ def sh(*cmd, **kw):
     return proc
 
 
-def molecule(action):
-    env = dict(os.environ, PATH=os.path.join(ROOT, ".venv/bin") + ":" + os.environ.get("PATH", ""))
+def molecule(action, ephemeral):
+    env = dict(os.environ, PATH=os.path.join(ROOT, ".venv/bin") + ":" + os.environ.get("PATH", ""),
+               MOLECULE_EPHEMERAL_DIRECTORY=ephemeral)
     sh(os.path.join(ROOT, ".venv/bin/molecule"), action, "-s", SCENARIO, env=env)
 
 
@@ -90,14 +90,17 @@ def main():
     parser.add_argument("--hosts", type=int, default=10, help="hosts of the second converge (at most 10)")
     parser.add_argument("--megabytes", type=int, default=200)
     args = parser.parse_args()
-    molecule("create")
-    allocation = tempfile.mkdtemp(prefix="nsbridge-bench-fleet-")
+    # the scenario's state in a folder of this run's (not the first of ~/.ansible/tmp/molecule.*, which may
+    # be another checkout's), with the fleet's allocation file beside it; removed at the end
+    work = tempfile.mkdtemp(prefix="nsbridge-bench-fleet-")
+    ephemeral = os.path.join(work, "molecule")
+    molecule("create", ephemeral)
     try:
-        inventory = glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.%s/inventory" % SCENARIO))[0]
+        inventory = os.path.join(ephemeral, "inventory")
         hosts = ["nsbb-h%02d" % i for i in range(1, args.hosts + 1)]
         extra = {"nsbridge_containers": [{"name": "c%d" % i, "network": "fleet", "command": "sleep 1d"}
                                          for i in range(args.n)],
-                 "nsbridge_fleet_allocation_file": os.path.join(allocation, "fleet.json")}
+                 "nsbridge_fleet_allocation_file": os.path.join(work, "fleet.json")}
         one, one_tasks = converge(inventory, hosts[0], extra)
         converge(inventory, hosts[0], dict(extra, nsbridge_state="absent"))
         many, many_tasks = converge(inventory, ",".join(hosts), extra)
@@ -107,8 +110,8 @@ def main():
         underlay = transfer(hosts[-1], None, hosts[0], None, "192.168.85.%d" % (10 + args.hosts), args.megabytes)
         converge(inventory, ",".join(hosts), dict(extra, nsbridge_state="absent"))
     finally:
-        molecule("destroy")
-        shutil.rmtree(allocation, ignore_errors=True)
+        molecule("destroy", ephemeral)
+        shutil.rmtree(work, ignore_errors=True)
     print("fleet: vxlan mode, %d containers per host (each with a command), forks 50, pipelining"
           % args.n)
     print("  converge 1 host              %6.1f s" % one)
