@@ -2,7 +2,10 @@
 
 On ten podman hosts (molecule scenario bench-fleet: the molecule host image, one underlay segment,
 vxlan mode), with the controller settings the README recommends (forks 50, pipelining), N
-containers a host, each with a command:
+containers a host, each with a command. The controller reaches the hosts as a real fleet is reached:
+over SSH (sshd started in each host, the controller on the hosts' underlay segment inside the wire
+namespace, a key made for the run), so pipelining takes effect; ``--connection podman`` uses
+molecule's podman connection instead, which cannot pipeline (six podman commands per task):
   1. converge one host alone (fresh), tear it down, then converge all ten at once (fresh): the ratio
      (goal: at most 2.5x one host on this 2-core machine) and the tasks the time goes to (the
      profile_tasks callback);
@@ -12,6 +15,7 @@ containers a host, each with a command:
 All traffic stays between the fleet's own containers and hosts. Prints figures; asserts nothing.
 
     PATH=$PWD/.venv/bin:$PATH .venv/bin/python bench/fleet.py [-n 10] [--hosts 10] [--megabytes 200]
+                                                              [--connection ssh|podman]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -55,23 +60,63 @@ def molecule(action, ephemeral):
     sh(os.path.join(ROOT, ".venv/bin/molecule"), action, "-s", SCENARIO, env=env)
 
 
-def converge(inventory, limit, extra):
-    """One ansible-playbook run with the README's fleet settings; (seconds, the slowest tasks)."""
+WIRE = "nsbw-" + SCENARIO[:8]  # molecule/shared/create.yml's underlay namespace
+MANAGER = "192.168.85.1"  # the controller's address on the underlay segment (ssh only)
+
+
+def ssh_fleet(hosts, work):
+    """sshd in every host, a key of the run's, the controller on the underlay: an inventory that
+    reaches each host over SSH (added after molecule's, so its connection settings win)."""
+    key = os.path.join(work, "id_ed25519")
+    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key)
+    with open(key + ".pub") as f:
+        public = f.read()
+    for host in hosts:
+        sh("podman", "exec", "-i", host, "sh", "-c", "mkdir -p -m 700 /root/.ssh /run/sshd && "
+           "cat > /root/.ssh/authorized_keys && /usr/sbin/sshd", input=public)
+    sh("ip", "netns", "exec", WIRE, "ip", "addr", "replace", MANAGER + "/24", "dev", "ul-0")
+    inventory = os.path.join(work, "ssh.json")
+    with open(inventory, "w") as f:
+        json.dump({"fleet": {"hosts": {h: {"ansible_connection": "ssh", "ansible_host": "192.168.85.%d" % (11 + i),
+                                           "ansible_port": 22, "ansible_user": "root",
+                                           "ansible_ssh_private_key_file": key}
+                                       for i, h in enumerate(hosts)}}}, f)
+    return inventory
+
+
+def busy():
+    """CPU seconds the machine has been busy (every core, every process: controller and hosts)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
+def converge(inventories, limit, extra, work, connection):
+    """One ansible-playbook run with the README's fleet settings; (seconds, the slowest tasks, CPU
+    seconds of the controller -- ansible-playbook, its forks and ssh clients -- and of the rest: the hosts)."""
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PIPELINING="true",
                ANSIBLE_FORKS="50", ANSIBLE_NOCOLOR="1",
                ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="6",
-               ANSIBLE_COLLECTIONS_PATH="%s/.collections:%s/.venv/lib/python3.11/site-packages" % (ROOT, ROOT))
+               ANSIBLE_COLLECTIONS_PATH="%s/.collections:%s/.venv/lib/python3.11/site-packages" % (ROOT, ROOT),
+               ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(work, "cp"))
     with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=ROOT, delete=False) as play:
         play.write(PLAYBOOK)
-    start = time.perf_counter()
+    # over SSH the controller runs on the hosts' underlay segment (the wire namespace); its ssh
+    # masters (ControlPersist) end with the hosts
+    enter = ["nsenter", "--net=/run/netns/" + WIRE] if connection == "ssh" else []
+    start, machine = time.perf_counter(), busy()
+    mine = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
-        proc = sh(os.path.join(ROOT, ".venv/bin/ansible-playbook"), "-i", inventory, play.name, "--limit", limit,
+        args = [a for inventory in inventories for a in ("-i", inventory)]
+        proc = sh(*enter, os.path.join(ROOT, ".venv/bin/ansible-playbook"), *args, play.name, "--limit", limit,
                   "-e", json.dumps(extra), env=env)
     finally:
         os.unlink(play.name)
-    elapsed = time.perf_counter() - start
+    elapsed, machine = time.perf_counter() - start, busy() - machine
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    controller = after.ru_utime + after.ru_stime - mine.ru_utime - mine.ru_stime
     slowest = re.findall(r"^(.+?) -+ (\d+\.\d+)s$", proc.stdout, re.M)[:6]
-    return elapsed, [(name.strip(), float(t)) for name, t in slowest]
+    return elapsed, [(name.strip(), float(t)) for name, t in slowest], (controller, max(machine - controller, 0))
 
 
 def transfer(receiver, receiver_ns, sender, sender_ns, address, megabytes):
@@ -89,6 +134,8 @@ def main():
     parser.add_argument("-n", type=int, default=10, help="containers per host (each with a command)")
     parser.add_argument("--hosts", type=int, default=10, help="hosts of the second converge (at most 10)")
     parser.add_argument("--megabytes", type=int, default=200)
+    parser.add_argument("--connection", choices=("ssh", "podman"), default="ssh",
+                        help="how the controller reaches the hosts (default ssh, as a real fleet)")
     args = parser.parse_args()
     # the scenario's state in a folder of this run's (not the first of ~/.ansible/tmp/molecule.*, which may
     # be another checkout's), with the fleet's allocation file beside it; removed at the end
@@ -96,27 +143,31 @@ def main():
     ephemeral = os.path.join(work, "molecule")
     molecule("create", ephemeral)
     try:
-        inventory = os.path.join(ephemeral, "inventory")
         hosts = ["nsbb-h%02d" % i for i in range(1, args.hosts + 1)]
+        inventory = [os.path.join(ephemeral, "inventory")]
+        if args.connection == "ssh":
+            inventory.append(ssh_fleet(hosts, work))
         extra = {"nsbridge_containers": [{"name": "c%d" % i, "network": "fleet", "command": "sleep 1d"}
                                          for i in range(args.n)],
                  "nsbridge_fleet_allocation_file": os.path.join(work, "fleet.json")}
-        one, one_tasks = converge(inventory, hosts[0], extra)
-        converge(inventory, hosts[0], dict(extra, nsbridge_state="absent"))
-        many, many_tasks = converge(inventory, ",".join(hosts), extra)
+        one, one_tasks, one_cpu = converge(inventory, hosts[0], extra, work, args.connection)
+        converge(inventory, hosts[0], dict(extra, nsbridge_state="absent"), work, args.connection)
+        many, many_tasks, many_cpu = converge(inventory, ",".join(hosts), extra, work, args.connection)
         addr = sh("podman", "exec", hosts[-1], "ip", "netns", "exec", "c0", "ip", "-4", "-o", "addr", "show",
                   "dev", "eth0").stdout.split()[3].split("/")[0]
         overlay = transfer(hosts[-1], "c0", hosts[0], "c0", addr, args.megabytes)
         underlay = transfer(hosts[-1], None, hosts[0], None, "192.168.85.%d" % (10 + args.hosts), args.megabytes)
-        converge(inventory, ",".join(hosts), dict(extra, nsbridge_state="absent"))
+        converge(inventory, ",".join(hosts), dict(extra, nsbridge_state="absent"), work, args.connection)
     finally:
         molecule("destroy", ephemeral)
         shutil.rmtree(work, ignore_errors=True)
-    print("fleet: vxlan mode, %d containers per host (each with a command), forks 50, pipelining"
-          % args.n)
+    print("fleet: vxlan mode, %d containers per host (each with a command), forks 50, %s"
+          % (args.n, "over SSH, pipelining" if args.connection == "ssh" else "podman connection (no pipelining)"))
     print("  converge 1 host              %6.1f s" % one)
     print("  converge %d hosts at once    %6.1f s   ratio %d hosts / 1 host = %.2f (goal <= 2.5)"
           % (args.hosts, many, args.hosts, many / one))
+    print("  CPU, 1 host:   controller %.1f s, hosts %.1f s; %d hosts: controller %.1f s, hosts %.1f s (%d cores)"
+          % (one_cpu + (args.hosts,) + many_cpu + (os.cpu_count(),)))
     print("  where the time goes, 1 host:   %s" % "; ".join("%s %.1f s" % t for t in one_tasks[:4]))
     print("  where the time goes, %d hosts: %s" % (args.hosts, "; ".join("%s %.1f s" % t for t in many_tasks[:4])))
     print("  bulk TCP %d MB, containers on two hosts (overlay)  %7.1f MB/s" % (args.megabytes, overlay))

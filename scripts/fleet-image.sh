@@ -4,7 +4,7 @@
 # Debian's mirror and imported. The managed hosts' Python dependencies come from Debian
 # packages baked in here, as a user's Debian hosts would install them.
 set -euo pipefail
-IMAGE=${NSBRIDGE_FLEET_IMAGE:-localhost/nsbridge-fleet:bookworm-2}  # the tag changes with what is in it
+IMAGE=${NSBRIDGE_FLEET_IMAGE:-localhost/nsbridge-fleet:bookworm-3}  # the tag changes with what is in it
 
 # The Debian mirror this machine's apt already uses (NSBRIDGE_DEBIAN_MIRROR overrides it): the first
 # "deb" source serving bookworm's main component, in one-line or deb822 (.sources) format.
@@ -46,14 +46,15 @@ debootstrap --variant=minbase --include="$pkgs" bookworm "$root" "$MIRROR" >/var
   || { tail -20 /var/tmp/nsbridge-debootstrap.log; exit 1; }
 # podman, for the containers role's image-based containers, with apt inside the new system (debootstrap's
 # own resolver leaves podman's dependencies unconfigured); it runs there as inside a privileged container:
-# vfs storage (no overlay on overlay), runc and cgroupfs, as on the controller
+# vfs storage (no overlay on overlay), runc and cgroupfs, as on the controller. openssh-server (not started
+# here): bench/fleet.py reaches the hosts over SSH with pipelining, as a real fleet is reached
 printf '#!/bin/sh\nexit 101\n' > "$root"/usr/sbin/policy-rc.d
 chmod +x "$root"/usr/sbin/policy-rc.d
 cp /etc/resolv.conf "$root"/etc/resolv.conf
 mount -t proc proc "$root"/proc
 trap 'umount "$root"/proc 2>/dev/null || true; rm -rf "$root"' EXIT
 { chroot "$root" apt-get update -qq \
-    && DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends podman runc uidmap; } \
+    && DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends podman runc uidmap openssh-server; } \
   >>/var/tmp/nsbridge-debootstrap.log 2>&1 || { tail -20 /var/tmp/nsbridge-debootstrap.log; exit 1; }
 umount "$root"/proc
 rm -f "$root"/usr/sbin/policy-rc.d "$root"/etc/resolv.conf
