@@ -93,3 +93,17 @@ def test_ipv6_routes_same_ownership_purge_and_adjacency(sandbox):
         assert result.get("failed") and "route: %s: " % fieldname in result["msg"] and text in result["msg"], result
     assert sandbox.run("route", purge=True, routes=[])["changed"]
     assert "proto 78" not in sandbox.sh(None, "ip", "-6", "route").stdout
+
+
+def test_a_change_the_kernel_refuses_is_named_and_the_others_are_applied(sandbox):
+    """A call's routes go to the kernel as one batch: one it refuses (an onlink gateway on a device that is
+    down) fails the call naming that route and the kernel's reason; the other routes of the batch are made."""
+    _neighbours(sandbox)
+    sandbox.sh(None, "ip", "link", "set", "under0", "down")
+    result = sandbox.run("route", routes=[{"dst": "10.200.4.0/24", "dev": "lo"},
+                                          {"dst": "10.200.2.0/24", "via": "10.9.9.9", "dev": "under0", "onlink": True}])
+    assert result.get("failed"), result
+    assert "1 of the batch's changes failed" in result["msg"], result["msg"]
+    assert "route 10.200.2.0/24 via 10.9.9.9: Network is down" in result["msg"], result["msg"]
+    table = sandbox.sh(None, "ip", "route").stdout
+    assert "10.200.4.0/24 dev lo proto 78" in table and "10.200.2.0/24" not in table, table

@@ -45,8 +45,9 @@ def _attr(kind, data):
     return struct.pack("=HH", 4 + len(data), kind) + data + b"\0" * pad
 
 
-def _ip(text):
-    return ipaddress.ip_address(text).packed
+def _ip(address):
+    """The packed bytes of an address (text or an ipaddress object)."""
+    return address.packed if hasattr(address, "packed") else ipaddress.ip_address(address).packed
 
 
 def _mac(text):
@@ -64,11 +65,13 @@ class RtnlBatch:
         return len(self.messages)
 
     def _add(self, kind, flags, body, what):
+        """``what``: the change in words, or (format, arguments) to make them from if it fails."""
         self.messages.append((kind, flags, body, what))
 
     def route(self, verb, dst, gateway=None, oif=None, priority=0, proto=78, onlink=False, table=RT_TABLE_MAIN):
-        """``verb`` replace (create or change) or del; ``dst`` a network (text)."""
-        net = ipaddress.ip_network(dst)
+        """``verb`` replace (create or change) or del; ``dst`` a network, ``gateway`` an address (text or
+        ipaddress objects)."""
+        net = dst if hasattr(dst, "prefixlen") else ipaddress.ip_network(dst)
         family = socket.AF_INET if net.version == 4 else socket.AF_INET6
         scope = RT_SCOPE_UNIVERSE if gateway or verb == "del" else RT_SCOPE_LINK
         body = _RTMSG.pack(family, net.prefixlen, 0, 0, table if table < 256 else 252, proto, scope, RTN_UNICAST,
@@ -80,11 +83,12 @@ class RtnlBatch:
             body += _attr(RTA_GATEWAY, _ip(gateway))
         if oif:
             body += _attr(RTA_OIF, struct.pack("=I", oif))
+        # what it is for, formatted only if it fails (999 routes: formatting addresses costs more than sending)
         if verb == "del":
-            self._add(RTM_DELROUTE, 0, body, "remove route %s" % dst)
+            self._add(RTM_DELROUTE, 0, body, ("remove route %s", (dst,)))
         else:
             self._add(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, body,
-                      "route %s%s" % (dst, " via %s" % gateway if gateway else ""))
+                      ("route %s via %s", (dst, gateway)) if gateway else ("route %s", (dst,)))
 
     def neighbour(self, verb, ifindex, dst, lladdr):
         """A permanent neighbour entry (``verb`` replace or del)."""
@@ -133,7 +137,8 @@ class RtnlBatch:
         self.messages = []
         if failed:
             where = " in namespace %r" % self.netns if self.netns else ""
-            shown = "; ".join("%s: %s" % (what, os.strerror(code)) for what, code in failed[:10])
+            shown = "; ".join("%s: %s" % (what if isinstance(what, str) else what[0] % what[1], os.strerror(code))
+                              for what, code in failed[:10])
             more = " (and %d more)" % (len(failed) - 10) if len(failed) > 10 else ""
             raise KernelError("%d of the batch's changes failed%s: %s%s" % (len(failed), where, shown, more))
 

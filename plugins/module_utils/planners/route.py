@@ -96,12 +96,13 @@ def plan_routes(params, ctx):
     connected_networks = None
     check_warnings = []
     for path, spec in specs:
-        key = _key(spec["dst"], spec["metric"])
+        name = str(spec["dst"])  # the texts once per route: an ipaddress object formats itself slowly
+        via = str(spec["via"]) if spec["via"] is not None else None
+        key = (name, spec["metric"])  # as _key
         wanted.add(key)
         have = observed.get(key, [])
         ours = [r for r in have if r["proto"] == RTPROT_NSBRIDGE]
         theirs = [r for r in have if r["proto"] != RTPROT_NSBRIDGE]
-        name = str(spec["dst"])
         if spec["state"] == "absent":
             plans.append(ItemPlan(path or name, name, describe(ours[0], ns) if ours else None, None,
                                   [_delete_step(batch, ns, r) for r in ours]))
@@ -126,12 +127,12 @@ def plan_routes(params, ctx):
             dev = dev or connected
         if dev is not None and ns.link(dev) is None and not kernel.check_mode:
             raise ValidationError("interface %r does not exist%s" % (dev, where(ns)), field(path, "dev"))
-        after = {"dst": name, "via": str(spec["via"]) if spec["via"] else None, "dev": dev,
+        after = {"dst": name, "via": via, "dev": dev,
                  "metric": spec["metric"], "onlink": bool(spec["onlink"]), "managed": True}
         before = describe(ours[0], ns) if ours else None
         steps = []
         if before is None or len(ours) > 1 or any(before[k] != after[k] for k in ("via", "dev", "onlink")):
-            steps.append(_replace_step(batch, ns, spec, dev))
+            steps.append(_replace_step(batch, ns, spec, dev, name, via))
         plans.append(ItemPlan(path or name, name, before, after, steps))
     if params.get("purge"):
         for key, routes in sorted(observed.items()):
@@ -144,14 +145,14 @@ def plan_routes(params, ctx):
     return Planned(plans, commit=batch.send, atomic=False)
 
 
-def _replace_step(batch, ns, spec, dev):
-    """Queue the route on the call's batch (sent, with every other route of the call, at commit)."""
+def _replace_step(batch, ns, spec, dev, name, via):
+    """Queue the route on the call's batch (sent, with every other route of the call, at commit);
+    ``name`` and ``via``: the route's destination and gateway as text."""
     def run():
-        batch.route("replace", str(spec["dst"]), gateway=str(spec["via"]) if spec["via"] is not None else None,
-                    oif=ns.index_of(dev) if dev is not None else None, priority=spec["metric"],
-                    proto=RTPROT_NSBRIDGE, onlink=bool(spec["onlink"]))
-    via = " via %s" % spec["via"] if spec["via"] else ""
-    return Step("route %s%s%s%s" % (spec["dst"], via, " dev %s" % dev if dev else "", where(ns)), run)
+        batch.route("replace", spec["dst"], gateway=spec["via"], oif=ns.index_of(dev) if dev is not None else None,
+                    priority=spec["metric"], proto=RTPROT_NSBRIDGE, onlink=bool(spec["onlink"]))
+    return Step("route %s%s%s%s" % (name, " via %s" % via if via else "", " dev %s" % dev if dev else "", where(ns)),
+                run)
 
 
 def _delete_step(batch, ns, route):
