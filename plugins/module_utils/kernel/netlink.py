@@ -38,6 +38,7 @@ def pyroute2():
 
 NETNS_RUN_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
+MNT_DETACH = 2
 MARK = "nsbridge"  # IFLA_IFALIAS prefix of every link nsbridge creates: nsbridge:KIND[:PROJECT]
 # ... and the device group it is created in: unlike the alias, the group is set by the very message
 # that creates the link, so a run killed right after the creation still leaves a link that is
@@ -317,9 +318,17 @@ class Kernel:
             os.close(home)
 
     def remove_netns(self, name):
+        """Unname namespace ``name`` as ``ip netns delete`` does: detach its bind mount, remove the file
+        (the namespace goes when nothing holds it any more). Two system calls, so a removal never
+        imports pyroute2 (~0.12 s)."""
         self.drop(name)
+        path = netns_path(name)
+        if _libc.umount2(path.encode(), MNT_DETACH) != 0:
+            err = ctypes.get_errno()
+            if err not in (errno.EINVAL, errno.ENOENT):  # EINVAL: no mount there (a bare file a killed creation left)
+                raise KernelError("removing network namespace %r failed: %s" % (name, os.strerror(err)))
         try:
-            pyroute2().netns.remove(name)
+            os.unlink(path)
         except FileNotFoundError:
             pass
         except OSError as exc:

@@ -96,9 +96,12 @@ def sorted_addresses(addrs):
 
 
 def delete_link(ns, name, kind=None):
-    """Delete link ``name`` (``kind`` only names it in an error: 'delete bridge br0 failed ...')."""
+    """Delete link ``name`` (``kind`` only names it in an error: 'delete bridge br0 failed ...'); gone
+    already is done. One rtnetlink message of our own, not pyroute2's (see kernel.rtnl_writer)."""
     ns.invalidate(name)
-    ns.call("delete %s%s" % (kind + " " if kind else "", name), ns.ipr.link, "del", ifname=name)
+    batch = RtnlBatch(ns.name)
+    batch.delete_link(name, "delete %s%s" % (kind + " " if kind else "", name))
+    batch.send()
 
 
 class Removals:
