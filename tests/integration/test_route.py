@@ -107,3 +107,7 @@ def test_a_change_the_kernel_refuses_is_named_and_the_others_are_applied(sandbox
     assert "route 10.200.2.0/24 via 10.9.9.9: Network is down" in result["msg"], result["msg"]
     table = sandbox.sh(None, "ip", "route").stdout
     assert "10.200.4.0/24 dev lo proto 78" in table and "10.200.2.0/24" not in table, table
+    # alone in its batch, the refused change is said as any single kernel call's failure
+    alone = sandbox.run("route", dst="10.200.2.0/24", via="10.9.9.9", dev="under0", onlink=True)
+    assert alone.get("failed") and "route 10.200.2.0/24 via 10.9.9.9 failed: Network is down" in alone["msg"], \
+        alone["msg"]
