@@ -51,6 +51,11 @@ def _ip(address):
     return address.packed if hasattr(address, "packed") else ipaddress.ip_address(address).packed
 
 
+def _words(what):
+    """A message's ``what``: words, or (format, arguments) formatted now (only a failure is said)."""
+    return what if isinstance(what, str) else what[0] % what[1]
+
+
 def _mac(text):
     return bytes(int(part, 16) for part in text.split(":"))
 
@@ -146,10 +151,8 @@ class RtnlBatch:
             where = " in namespace %r" % self.netns if self.netns else ""
             if alone:
                 what, code = failed[0]
-                raise KernelError("%s%s failed: %s" % (what if isinstance(what, str) else what[0] % what[1], where,
-                                                       os.strerror(code)))
-            shown = "; ".join("%s: %s" % (what if isinstance(what, str) else what[0] % what[1], os.strerror(code))
-                              for what, code in failed[:10])
+                raise KernelError("%s%s failed: %s" % (_words(what), where, os.strerror(code)))
+            shown = "; ".join("%s: %s" % (_words(what), os.strerror(code)) for what, code in failed[:10])
             more = " (and %d more)" % (len(failed) - 10) if len(failed) > 10 else ""
             raise KernelError("%d of the batch's changes failed%s: %s%s" % (len(failed), where, shown, more))
 

@@ -98,7 +98,7 @@ def plan_routes(params, ctx):
     for path, spec in specs:
         name = str(spec["dst"])  # the texts once per route: an ipaddress object formats itself slowly
         via = str(spec["via"]) if spec["via"] is not None else None
-        key = (name, spec["metric"])  # as _key
+        key = _key(name, spec["metric"])
         wanted.add(key)
         have = observed.get(key, [])
         ours = [r for r in have if r["proto"] == RTPROT_NSBRIDGE]
