@@ -10,35 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.controller_files import read_text, write_text
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import topology_dot, topology_markdown
 
 SPEC = {"infos": {"type": "dict", "required": True}, "dest": {"type": "path", "required": True}}
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def _write(path, text):
-    """Replace ``path`` whole (a reader never sees half a file)."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class ActionModule(ActionBase):
@@ -56,7 +34,7 @@ class ActionModule(ActionBase):
         written, diffs = [], []
         for name, text in texts.items():
             path = os.path.join(dest, name)
-            before = _read(path)
+            before = read_text(path)
             if before != text:
                 written.append(path)
                 diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": text})
@@ -69,7 +47,7 @@ class ActionModule(ActionBase):
             os.makedirs(dest, mode=0o755, exist_ok=True)
             for name, text in texts.items():
                 if os.path.join(dest, name) in written:
-                    _write(os.path.join(dest, name), text)
+                    write_text(os.path.join(dest, name), text)
             if render:
                 proc = subprocess.run([dot, "-Tsvg", "-o", svg, os.path.join(dest, "topology.dot")],
                                       capture_output=True, text=True, check=False)
