@@ -4,7 +4,7 @@
 # Debian's mirror and imported. The managed hosts' Python dependencies come from Debian
 # packages baked in here, as a user's Debian hosts would install them.
 set -euo pipefail
-IMAGE=${NSBRIDGE_FLEET_IMAGE:-localhost/nsbridge-fleet:bookworm-3}  # the tag changes with what is in it
+IMAGE=${NSBRIDGE_FLEET_IMAGE:-localhost/nsbridge-fleet:bookworm-4}  # the tag changes with what is in it
 
 # The Debian mirror this machine's apt already uses (NSBRIDGE_DEBIAN_MIRROR overrides it): the first
 # "deb" source serving bookworm's main component, in one-line or deb822 (.sources) format.
@@ -58,6 +58,10 @@ trap 'umount "$root"/proc 2>/dev/null || true; rm -rf "$root"' EXIT
   >>/var/tmp/nsbridge-debootstrap.log 2>&1 || { tail -20 /var/tmp/nsbridge-debootstrap.log; exit 1; }
 umount "$root"/proc
 rm -f "$root"/usr/sbin/policy-rc.d "$root"/etc/resolv.conf
+# a host has an /etc/resolv.conf (podman --network none mounts none): without one, `ip netns exec` cannot
+# bind a namespace's /etc/netns/NAME/resolv.conf over it and says so on every command. No nameserver in it:
+# the fleet's hosts resolve nothing outside
+printf '# nsbridge fleet host: no nameservers (this test fleet reaches nothing outside)\n' > "$root"/etc/resolv.conf
 # the legacy iptables on purpose: the iptables-legacy scenario flips it per host
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 mkdir -p "$root"/etc/containers/containers.conf.d
