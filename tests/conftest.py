@@ -64,6 +64,10 @@ class Sandbox:
         self.procs = []
         self.files = os.path.join(tempfile.gettempdir(), "nsbridge-test-" + self.prefix)  # the test's own files
         netlink.Kernel.create_netns(self.host)
+        # a fresh host forwards nothing, as Debian's; a new namespace inherits the machine's IPv4
+        # forwarding instead (a machine running Docker, or podman on its default network, forwards)
+        with netlink.entered(self.host), open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+            f.write("0")
 
     def name(self, suffix):
         """A unique name for a namespace or interface (<= 15 bytes for short suffixes)."""

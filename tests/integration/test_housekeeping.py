@@ -17,6 +17,8 @@ def mine(cookie):
 def test_state_of_a_namespace_deleted_behind_our_back_goes_with_the_next_run(sandbox):
     router, c1 = sandbox.name("rt"), sandbox.name("c1")
     sandbox.run("netns", name=[router, c1])
+    # a new namespace starts with the machine's IPv4 forwarding: this one, as a host that does not forward
+    sandbox.sh(router, "sysctl", "-qw", "net.ipv4.ip_forward=0")
     assert not sandbox.run("nat_masquerade", netns=router, source="10.9.0.0/24", backend="nftables").get("failed")
     cookie = netns_id(router)
     assert mine(cookie) == ["sysctl-%s-net.ipv4.ip_forward" % cookie]
