@@ -8,7 +8,11 @@ port, through the roles -- against the peers in the same run.
      --network N -p P:80`` of the same N busybox web servers, and ``docker rm -f`` of them;
   3. a naive playbook (loops of ``ip`` commands and ``ansible.builtin.iptables``), with --naive;
   4. the main job itself, site.yml with its proof and picture, on 3 containers: first and converged
-     (target: converged <= 3 s).
+     (target: converged <= 3 s);
+  5. the floors these are measured against, in the same run: a playbook of one task (what the targets
+     above are set against), one and two ``nsbridge.network.apply`` tasks with no calls (two: what any run
+     of the two roles costs before doing any work: one module build on the controller, two module
+     processes on the host).
 
 Each runs in its own private namespace made for the run (nsenter), on the bundled localhost
 inventory.  Prints wall times and ratios; asserts nothing but that a re-run changed nothing.
@@ -67,6 +71,30 @@ def ours(n, prefix):
     return first, statistics.median(again), down
 
 
+FLOORS = {
+    # what the issue's targets are set against: an empty ansible-playbook with one task
+    "one task": [{"name": "A task", "ansible.builtin.debug": {"msg": "floor"}}],
+    # one nsbridge module task that does nothing: one AnsiballZ build on the controller, one module process
+    "one apply task, no calls": [{"name": "Apply", "nsbridge.network.apply": {"calls": []}}],
+    # what any run of the two roles costs before they do any work: two apply tasks with no calls (one
+    # build, two module processes)
+    "two apply tasks, no calls": [{"name": "Apply %d" % i, "nsbridge.network.apply": {"calls": []}} for i in (1, 2)],
+}
+
+
+def floors(prefix):
+    """{name: median of 3 wall times} of the FLOORS playbooks, in their own namespace."""
+    out = {}
+    for name, tasks in FLOORS.items():
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
+            json.dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}], f)  # JSON is YAML
+        try:
+            out[name] = statistics.median(run(prefix + "host", f.name, {})[0] for _attempt in range(3))
+        finally:
+            os.unlink(f.name)
+    return out
+
+
 def main_job(prefix):
     host = prefix + "host"
     extra = {"nsbridge_proof": True, "nsbridge_proof_netns": prefix + "out", "nsbridge_proof_uplink_if": prefix + "up",
@@ -111,10 +139,11 @@ def main():
     parser.add_argument("--no-docker", action="store_true", help="without the Docker peer")
     args = parser.parse_args()
     tag = uuid.uuid4().hex[:4]
-    prefixes = {k: "p%s%s" % (k, tag) for k in ("m", "n", "d", "j")}
+    prefixes = {k: "p%s%s" % (k, tag) for k in ("m", "n", "d", "j", "f")}
     for p in prefixes.values():
         netlink.Kernel.create_netns(p + "host")
     try:
+        floor = floors(prefixes["f"])
         first, again, down = ours(args.n, prefixes["m"])
         peer = None if args.no_docker else docker(args.n, prefixes["d"])
         naive = None
@@ -131,6 +160,11 @@ def main():
     print("playbook: %d containers, each a web server with a published port, on one network" % args.n)
     print("  the roles: first run %6.1f s (target <= 5)    converged %5.1f s (target <= 2)    teardown %5.1f s "
           "(target <= 3)" % (first, again, down))
+    print("  same-run floors: a playbook of one task %.1f s; of one apply task with no calls %.1f s; the roles' two "
+          "module runs with no work (two apply tasks, no calls) %.1f s; converged minus that floor: %.1f s for %d "
+          "containers (planning, observing, the summary)"
+          % (floor["one task"], floor["one apply task, no calls"], floor["two apply tasks, no calls"],
+             again - floor["two apply tasks, no calls"], args.n))
     if peer is not None:
         print("  Docker:    docker run x%d %6.1f s                 docker rm -f    %5.1f s" % (args.n, peer[0], peer[1]))
         print("  ratios nsbridge/Docker: build %.2f, teardown %.2f" % (first / peer[0], down / peer[1]))
