@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink
+from ansible_collections.nsbridge.network.plugins.module_utils.planners.workload import WORKLOAD_DIR
 from conftest import warning_text
 from test_crash import crash_everywhere
 
@@ -128,3 +130,29 @@ def test_killed_mid_prune_the_next_run_converges(sandbox, syscall):
             assert not [k for k in json.load(f)["entries"] if box.name("b") in k or "vb" in k]
     box.run("apply", **full)
     crash_everywhere(box, "apply", fewer, syscall, only_a, undo=full)
+
+
+def test_a_host_simulated_as_a_namespace_never_takes_another_s(sandbox):
+    """Two hosts simulated as namespaces on one machine share its namespaces and workloads: the second
+    host's first run (no record yet) finds the first's marked with the same project, and takes none of
+    them as its own (it would prune them), while it still falls back to the marks for what is its own."""
+    box = sandbox
+    other = box.name("h2")
+    netlink.Kernel.create_netns(other)
+    apply(box, ["a"])
+    theirs = [{"module": "netns", "args": {"name": [box.name("b")]}},
+              {"module": "workload", "args": {"workloads": [
+                  {"name": box.name("wb"), "netns": box.name("b"), "command": "sleep 600"}]}}]
+    first = box.run("apply", host=other, calls=theirs, record=RECORD, project="p1")
+    assert not first.get("failed") and first["pruned"] == [], first
+    assert "has no record" not in warning_text(first), "nothing of its own was found by its marks"
+    assert {box.name("a"), box.name("b")} <= set(box.namespaces()), "the first host's container stays"
+    assert os.path.exists(os.path.join(WORKLOAD_DIR, box.name("wa") + ".pid")), "and so does its workload"
+    assert apply(box, ["a"])["changed"] is False, "the first host as it was"
+    # the second host's record lost: what its marks prove is the project's and no other host's record
+    # holds (its own namespace b) is found again, and goes when no longer described
+    os.unlink("/var/lib/nsbridge/netns/%s/projects/p1/%s.json" % (other, RECORD))
+    lost = box.run("apply", host=other, calls=[{"module": "netns", "args": {"name": [box.name("c")]}}],
+                   record=RECORD, project="p1")
+    assert "has no record" in warning_text(lost) and lost["pruned"] == ["container %s (namespace)" % box.name("b")], lost["pruned"]
+    assert box.name("b") not in box.namespaces() and box.name("a") in box.namespaces()

@@ -19,7 +19,9 @@ everything it may have made, so the next run converges.
 
 Records are kept per network namespace the module runs in: the host's under /var/lib/nsbridge,
 a named namespace's (a host simulated as a namespace, a test's sandbox: /run/netns/NAME) under
-/var/lib/nsbridge/netns/NAME, so each such host has its own.
+/var/lib/nsbridge/netns/NAME, so each such host has its own.  Hosts simulated on one machine share
+its namespaces, workloads and names files: a host's first run (no record yet) never takes as its own
+what another simulated host's record holds of those.
 """
 
 from __future__ import annotations
@@ -55,6 +57,21 @@ def state_root():
         if (st.st_ino, st.st_dev) == (here.st_ino, here.st_dev):
             return os.path.join(STATE_ROOT, "netns", name)
     return STATE_ROOT
+
+
+def _record_folders(project):
+    """Where ``project``'s records are for every host on this machine: its own and each host simulated
+    as a named namespace (state_root)."""
+    simulated = os.path.join(STATE_ROOT, "netns")
+    names = sorted(os.listdir(simulated)) if os.path.isdir(simulated) else []
+    return [os.path.join(root, "projects", project) for root in [STATE_ROOT] + [os.path.join(simulated, n) for n in names]]
+
+
+def _machine_wide(identity):
+    """True for an object every host simulated on this machine sees: a namespace (/run/netns), a
+    workload or a names file, or anything inside a named namespace; not a host's own links or rules."""
+    parts = identity.split("|")
+    return parts[0] in ("netns", "workload", "names") or (len(parts) > 2 and parts[1] != "")
 
 
 def _entries_of(calls):
@@ -109,16 +126,20 @@ class Ledger:
         return found
 
     def _others(self):
-        """Identities the project's other records hold (never orphans of this one)."""
-        folder = os.path.dirname(self.path)
+        """Identities the project's other records hold (never orphans of this one): this host's other
+        records, and what the records of the other hosts simulated on this machine hold of what all of
+        them share (namespaces, workloads, names, and what lives inside a namespace)."""
         out = set()
-        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-            if name.endswith(".json") and name != self.record + ".json":
-                try:
-                    with open(os.path.join(folder, name)) as f:
-                        out |= set(json.load(f).get("entries", {}))
-                except (OSError, ValueError, AttributeError):
-                    continue
+        for folder in _record_folders(self.project):
+            mine = folder == os.path.dirname(self.path)
+            for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+                if name.endswith(".json") and not (mine and name == self.record + ".json"):
+                    try:
+                        with open(os.path.join(folder, name)) as f:
+                            held = set(json.load(f).get("entries", {}))
+                    except (OSError, ValueError, AttributeError):
+                        continue
+                    out |= held if mine else {k for k in held if _machine_wide(k)}
         return out
 
     def orphans(self):
