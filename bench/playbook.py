@@ -72,17 +72,19 @@ def ours(n, prefix):
     return first, statistics.median(again), down
 
 
+def applies(n):
+    """``n`` nsbridge.network.apply tasks with no calls (one AnsiballZ build, ``n`` module processes)."""
+    return [{"name": "Apply %d" % i, "nsbridge.network.apply": {"calls": []}} for i in range(n)]
+
+
 FLOORS = {
     # what the issue's targets are set against: an empty ansible-playbook with one task
     "one task": [{"name": "A task", "ansible.builtin.debug": {"msg": "floor"}}],
-    # one nsbridge module task that does nothing: one AnsiballZ build on the controller, one module process
-    "one apply task, no calls": [{"name": "Apply", "nsbridge.network.apply": {"calls": []}}],
-    # what any run of the two roles costs before they do any work: two apply tasks with no calls (one
-    # build, two module processes)
-    "two apply tasks, no calls": [{"name": "Apply %d" % i, "nsbridge.network.apply": {"calls": []}} for i in (1, 2)],
+    "one apply task, no calls": applies(1),
+    # what any run of the two roles costs before they do any work
+    "two apply tasks, no calls": applies(2),
     # the main job's module runs with no work: the two roles', the proof's and the picture's network_info
-    "the main job's module runs, no work": [{"name": "Apply %d" % i, "nsbridge.network.apply": {"calls": []}}
-                                            for i in (1, 2, 3)] + [{"name": "Read", "nsbridge.network.network_info": {}}],
+    "the main job's module runs, no work": applies(3) + [{"name": "Read", "nsbridge.network.network_info": {}}],
 }
 
 

@@ -48,6 +48,7 @@ from ansible.module_utils import _internal as ansible_internal  # noqa: E402
 from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
+from ansible_collections.nsbridge.network.plugins.module_utils.firewall.host_settings import write_sysctl  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink  # noqa: E402
 from ansible_collections.nsbridge.network.plugins.module_utils.kernel.run_state import forget_netns  # noqa: E402
 
@@ -66,8 +67,7 @@ class Sandbox:
         netlink.Kernel.create_netns(self.host)
         # a fresh host forwards nothing, as Debian's; a new namespace inherits the machine's IPv4
         # forwarding instead (a machine running Docker, or podman on its default network, forwards)
-        with netlink.entered(self.host), open("/proc/sys/net/ipv4/ip_forward", "w") as f:
-            f.write("0")
+        write_sysctl(self.host, "net.ipv4.ip_forward", "0")
 
     def name(self, suffix):
         """A unique name for a namespace or interface (<= 15 bytes for short suffixes)."""
