@@ -70,18 +70,23 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     print("fleet play: fleet + bridge_network + containers, %s simulated local hosts, check mode, forks %d (%s)"
           % ("/".join(map(str, sizes)), args.forks, args.root))
-    base = None
+    base = last = None
     for n in sizes:
         elapsed, megabytes = run(args.root, n, args.forks)
         if base is None:
-            base = (n, elapsed, megabytes)
+            base = last = (n, elapsed, megabytes)
             print("  %4d hosts  %7.1f s  %6.0f MB" % (n, elapsed, megabytes))
             continue
         grow = n / base[0]
         ratio_t, ratio_m = elapsed / base[1], megabytes / base[2]
-        print("  %4d hosts  %7.1f s  %6.0f MB   x%.0f hosts: time x%.1f, memory x%.1f%s" % (
+        # memory against the size before too: growing faster than the hosts shows there first
+        step = "" if last is base else "; x%.0f hosts from %d: time x%.1f, memory x%.1f (%s)" % (
+            n / last[0], last[0], elapsed / last[1], megabytes / last[2],
+            "no faster than the hosts" if megabytes / last[2] <= n / last[0] else "FASTER than the hosts")
+        print("  %4d hosts  %7.1f s  %6.0f MB   x%.0f hosts: time x%.1f, memory x%.1f%s%s" % (
             n, elapsed, megabytes, grow, ratio_t, ratio_m,
-            "  (target at x10: time <= 12: %s)" % ("met" if ratio_t <= 12 else "MISSED") if grow == 10 else ""))
+            "  (target at x10: time <= 12: %s)" % ("met" if ratio_t <= 12 else "MISSED") if grow == 10 else "", step))
+        last = (n, elapsed, megabytes)
 
 
 if __name__ == "__main__":

@@ -89,11 +89,12 @@ def _said(fn, *args):
         raise AnsibleFilterError("nsbridge.network fleet: %s" % exc) from None
 
 
-def _host(part, settings):
+def _host(part, settings, calls=True):
     """A host's part as the role keeps it: its routes and peers only inside its module calls (each
     host holds O(hosts) of the fleet, once)."""
     part["network"] = fleet_network(part, settings)
-    part["calls"] = fleet_calls(part, settings, settings.get("state", "present"))
+    if calls:
+        part["calls"] = fleet_calls(part, settings, settings.get("state", "present"))
     for key in ("routes", "peers", "overlay_routes", "vtep"):
         part.pop(key, None)
     return part
@@ -115,10 +116,27 @@ def fleet_map(hosts, hostvars, settings, allocation=None, members=None):
     return _said(lambda: fleet.fleet_map(fleet.members_from(hosts, hostvars, members), settings, allocation))
 
 
-def fleet_host(fmap, host, settings, current=None):
+def _only(part, which):
+    """All of a host's part, or (``which``) its ``summary`` (what the fleet role keeps as a fact: O(1) a host)
+    or its module ``calls`` (O(hosts): taken in the task that applies them, never kept)."""
+    if which is None:
+        return part
+    if which == "calls":
+        return part["calls"]
+    return {k: v for k, v in part.items() if k not in ("calls", "names")}
+
+
+def fleet_host(fmap, host, settings, current=None, part=None):
     """One host's part of the fleet map: its subnets, routes or peers, the names of the other hosts'
-    containers, the fleet network it adds and the fleet role's module calls.  Without a map (a host
-    leaving: nsbridge_state absent) from the subnets its bridge has (``current``), for the teardown."""
+    containers, the fleet network it adds and the fleet role's module calls (``part``: only the summary
+    or only the calls).  Without a map (a host leaving: nsbridge_state absent) from the subnets its
+    bridge has (``current``), for the teardown."""
+    if part not in (None, "summary", "calls"):
+        raise AnsibleFilterError("nsbridge.network fleet_host: part is summary or calls, not %r" % (part,))
+    return _only(_fleet_host(fmap, host, settings, current, part), part)
+
+
+def _fleet_host(fmap, host, settings, current, part):
     if fmap is None:
         have = fleet.current_subnets(current)
         part = {"subnet": str(have[4]) if 4 in have else None, "routes": [], "peers": [], "overlay_routes": [],
@@ -129,7 +147,8 @@ def fleet_host(fmap, host, settings, current=None):
         part["calls"] = fleet_calls(part, settings, "absent")
         part["network"] = fleet_network(part, settings) if part["subnet"] else None
         return part
-    return _said(lambda: _host(fleet.host_part(fmap, host, settings), settings))
+    return _said(lambda: _host(fleet.host_part(fmap, host, settings, links=part != "summary", names=part is None),
+                               settings, calls=part != "summary"))
 
 
 class FilterModule:

@@ -86,7 +86,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
 from ansible_collections.nsbridge.network.plugins.module_utils.common import validate
-from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import container_calls, network_calls
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import add_shared_names, container_calls, network_calls
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import image_calls as role_image_calls
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.network import network_plan as plan_roles
 
@@ -119,4 +119,4 @@ def image_calls(plan, state="present", persist=False, project="default", gone=No
 
 class FilterModule:
     def filters(self):
-        return {"network_plan": network_plan, "image_calls": image_calls}
+        return {"network_plan": network_plan, "image_calls": image_calls, "add_shared_names": add_shared_names}

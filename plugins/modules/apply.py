@@ -138,7 +138,7 @@ RETURN = r'''
 calls:
   description:
     - Per call, in the order they ran, C(module), C(changed), C(results) (the module's per-item results), C(diff)
-      and C(prune) (true for the calls that removed what is no longer described; they run first).
+      (in diff mode) and C(prune) (true for the calls that removed what is no longer described; they run first).
   returned: always
   type: list
   elements: dict
@@ -236,7 +236,10 @@ def main():
             sweep()
     for warning in result["warnings"]:
         module.warn(warning)
-    out = dict(changed=result["changed"], calls=result["calls"])
+    # a call's diff (each item before and after) only in diff mode, as a module's diff: at a fleet a call has
+    # O(hosts) items, and the controller holds every host's result of a task until the task ends
+    calls = result["calls"] if module._diff else [{k: v for k, v in c.items() if k != "diff"} for c in result["calls"]]
+    out = dict(changed=result["changed"], calls=calls)
     if record is not None:
         out.update(pruned=result["pruned"], kept=result["kept"], external_orphans=result["external_orphans"])
     if "persisted" in result:

@@ -180,3 +180,70 @@ def test_names_of_the_other_hosts_containers():
     [entry] = other["names"]
     assert entry["names"] == ["app", "api", "app.fleet", "api.fleet", "app.h1", "api.h1"]
     assert entry["address"].startswith(fmap["hosts"]["h1"]["subnet"].rsplit(".", 2)[0]), "in h1's subnet"
+
+
+from ansible_collections.nsbridge.network.plugins.filter.fleet_plan import fleet_host, fleet_map  # noqa: E402
+from ansible_collections.nsbridge.network.plugins.filter.network_plan import add_shared_names, network_plan  # noqa: E402
+
+
+def random_fleet(rng, n, cidr6):
+    hostvars = {}
+    for i in range(n):
+        ctrs = []
+        for j in range(rng.randint(0, 3)):
+            fleet_ = {"name": "fleet", "aliases": ["api%d" % j]} if rng.random() < 0.3 else "fleet"
+            networks = ([fleet_, "local"] if rng.random() < 0.3 else [fleet_]) if rng.random() < 0.8 else ["local"]
+            ctrs.append({"name": rng.choice(["app", "db", "web", "c%d" % j]) + str(j), "command": "sleep 1d",
+                         "networks": networks})
+        hostvars["h%02d" % i] = {"nsbridge_fleet_underlay": "192.0.2.%d" % (i + 1),
+                                 "nsbridge_fleet_underlay6": "2001:db8::%x" % (i + 1), "nsbridge_containers": ctrs}
+    settings = {"cidr": "10.200.0.0/16", "prefix": 24, "cidr6": cidr6, "prefix6": 64, "network": "fleet",
+                "names": True, "mode": rng.choice(["routed", "vxlan"]), "state": "present", "bridge": "nsb-fleet",
+                "vxlan_device": "nsb-vx", "vni": 4242, "vxlan_port": 4789, "mtu": 1450}
+    return hostvars, settings
+
+
+def on_fleet(container):
+    return any((n if isinstance(n, str) else n["name"]) == "fleet" for n in container["networks"])
+
+
+def test_the_fleets_names_added_at_apply_equal_a_hosts_own_copy():
+    """What the containers role applies (its plan without the fleet's names, the names added in the task, this
+    host's own left out) equals what it applied when every host kept its own copy of the others' names."""
+    rng = random.Random(21)
+    for trial in range(30):
+        hostvars, settings = random_fleet(rng, rng.randint(1, 6), rng.choice([None, "fd00:200::/48"]))
+        fmap = fleet_map(sorted(hostvars), hostvars, settings)
+        for host, hv_ in hostvars.items():
+            part = fleet_host(fmap, host, settings)
+            networks = [{"name": "local", "subnet": "172.30.0.0/24"}, part["network"]]
+            before = network_plan(networks, hv_["nsbridge_containers"],
+                                  shared_names={"fleet": part["names"]})["container_calls"]
+            now = add_shared_names(network_plan(networks, hv_["nsbridge_containers"])["container_calls"],
+                                   fmap["shared_names"], host)
+            assert now == before, (trial, host)
+            mine = [c for c in hv_["nsbridge_containers"] if on_fleet(c)]
+            if mine:
+                others = [c for h, v in hostvars.items() if h != host for c in v["nsbridge_containers"] if on_fleet(c)]
+                names = [call for call in now if call["module"] == "names"][0]["args"]["shared"]["fleet"]
+                assert len(names) == (len(mine) + len(others)) * (2 if settings["cidr6"] else 1), \
+                    "each container on the fleet network, this host's and the others', in each family, once"
+
+
+def test_a_host_keeps_o1_of_the_fleet_and_takes_its_calls_in_the_task():
+    sizes = {}
+    for n in (10, 200):
+        hostvars = {"h%03d" % i: {"nsbridge_fleet_underlay": "192.0.2.%d" % (i + 1),
+                                  "nsbridge_containers": [{"name": "app%d" % i, "network": "fleet"}]} for i in range(n)}
+        settings = {"cidr": "10.200.0.0/16", "prefix": 24, "network": "fleet", "mode": "vxlan", "state": "present",
+                    "bridge": "nsb-fleet", "vxlan_device": "nsb-vx", "vni": 4242, "vxlan_port": 4789, "mtu": 1450}
+        fmap = fleet_map(sorted(hostvars), hostvars, settings)
+        whole = fleet_host(fmap, "h001", settings)
+        summary = fleet_host(fmap, "h001", settings, None, "summary")
+        assert fleet_host(fmap, "h001", settings, None, "calls") == whole["calls"]
+        assert summary == {k: v for k, v in whole.items() if k not in ("calls", "names")}
+        assert len(fmap["shared_names"]["fleet"]) == n and {e["origin"] for e in fmap["shared_names"]["fleet"]} == set(hostvars)
+        sizes[n] = len(json.dumps(summary))
+    assert sizes[200] <= sizes[10] + 16, sizes
+    with pytest.raises(AnsibleFilterError, match="part is summary or calls"):
+        fleet_host(fmap, "h001", settings, None, "routes")

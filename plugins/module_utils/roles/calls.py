@@ -54,6 +54,25 @@ def container_calls(plan, state, backend, resolv_from=None):
     return calls
 
 
+def add_shared_names(calls, shared, exclude=None):
+    """``calls`` (container_calls) with ``shared`` ({network: [{address, names, origin}]}, the fleet role's
+    names of every host's containers) added to their names call's lists of those networks, leaving out
+    the entries whose ``origin`` is ``exclude`` (this host's own, which the list has already).  Done in the
+    task that applies them, so no host keeps a copy of the fleet's names as a fact (hosts^2 for the play)."""
+    out = []
+    for call in calls:
+        lists = call["args"].get("shared") if call["module"] == "names" else None
+        if lists and any(network in lists for network in shared or {}):
+            lists = dict(lists)
+            for network, entries in shared.items():
+                if network in lists:
+                    lists[network] = list(lists[network]) + [
+                        {"address": e["address"], "names": e["names"]} for e in entries if e.get("origin") != exclude]
+            call = {"module": call["module"], "args": dict(call["args"], shared=lists)}
+        out.append(call)
+    return out
+
+
 def fleet_calls(me, settings, state):
     """The fleet role: routed mode, a route to every other host's subnets via its underlay; vxlan
     mode, the overlay device with every other host as a static peer, and routes through it.  Routes

@@ -170,8 +170,8 @@ def _fleet_names(host, network, subnets, specs):
 
 def fleet_map(members, settings, pinned_text=None):
     """The fleet, once per play: {hosts: {host: {subnet, subnet6, gateway(6), underlay(6), vtep}},
-    names: {host: [(container, aliases, {4: ip, 6: ip})]}, allocation: the allocation file's text,
-    changed: whether it differs from ``pinned_text``}.
+    names: {host: [(container, aliases, {4: ip, 6: ip})]}, shared_names: those names as hosts-file entries
+    (``shared_names``), allocation: the allocation file's text, changed: whether it differs from ``pinned_text``}.
 
     ``members``: {host: {underlay, underlay6, override4, override6, current4, current6, containers}}
     (None values: not known), ``settings``: cidr, prefix, cidr6, prefix6, network, names (bool)."""
@@ -211,48 +211,66 @@ def fleet_map(members, settings, pinned_text=None):
     allocation = json.dumps({"version": FILE_VERSION, "cidr": settings["cidr"], "cidr6": cidr6 or None,
                              "hosts": {h: dict({"subnet": e["subnet"]}, **({"subnet6": e["subnet6"]} if cidr6 else {}))
                                        for h, e in hosts.items()}}, indent=1, sort_keys=True) + "\n"
-    return {"hosts": hosts, "names": names, "allocation": allocation,
+    fmap = {"hosts": hosts, "names": names, "allocation": allocation,
             "changed": allocation.strip() != (pinned_text or "").strip()}
+    fmap["shared_names"] = shared_names(fmap, settings.get("network", "fleet"))
+    return fmap
 
 
-def host_part(fmap, host, settings):
+def host_part(fmap, host, settings, links=True, names=True):
     """What ``host`` needs of the fleet map: its subnets, routes (routed) or peers and routes through
     the overlay (vxlan), the hosts its IPv6 routes cannot reach, and the names of the other hosts'
-    containers (NAME, NAME.NETWORK, NAME.HOST)."""
+    containers (NAME, NAME.NETWORK, NAME.HOST).  Without ``links`` (``names``) its routes or peers (the
+    names) are empty: the O(hosts) parts, for a caller that keeps only the rest."""
     hosts = fmap["hosts"]
     if host not in hosts:
         _fail("host %s is not in the fleet (%s)" % (host, settings.get("members_from", "nsbridge_fleet_group")))
     me = hosts[host]
     cidr6 = settings.get("cidr6")
-    others = [(o, hosts[o]) for o in sorted(hosts) if o != host]
+    others = [(o, hosts[o]) for o in sorted(hosts) if o != host] if links or names else []
     part = {"subnet": me["subnet"], "gateway": me["gateway"], "underlay": me["underlay"]}
     if cidr6:
         part.update(subnet6=me["subnet6"], gateway6=me["gateway6"])
     vtep = [me["subnet"].split("/")[0]] + ([me["subnet6"].split("/")[0]] if cidr6 else [])
+    linked = others if links else []
     if settings.get("mode", "routed") == "routed":
-        part["routes"] = [{"dst": o["subnet"], "via": o["underlay"]} for _h, o in others]
-        part["routes"] += [{"dst": o["subnet6"], "via": o["underlay6"]} for _h, o in others if cidr6 and o["underlay6"]]
+        part["routes"] = [{"dst": o["subnet"], "via": o["underlay"]} for _h, o in linked]
+        part["routes"] += [{"dst": o["subnet6"], "via": o["underlay6"]} for _h, o in linked if cidr6 and o["underlay6"]]
         part["missing_underlay6"] = sorted(h for h, e in hosts.items() if cidr6 and not e["underlay6"])
     else:
         part["vtep"] = {"mac": me["mac"], "addresses": vtep}
         part["peers"] = [{"underlay": o["underlay"], "mac": o["mac"],
                           "addresses": [o["subnet"].split("/")[0]] + ([o["subnet6"].split("/")[0]] if cidr6 else [])}
-                         for _h, o in others]
+                         for _h, o in linked]
         part["overlay_routes"] = [{"dst": o["subnet"], "via": o["subnet"].split("/")[0], "onlink": True}
-                                  for _h, o in others]
+                                  for _h, o in linked]
         part["overlay_routes"] += [{"dst": o["subnet6"], "via": o["subnet6"].split("/")[0], "onlink": True}
-                                   for _h, o in others if cidr6]
+                                   for _h, o in linked if cidr6]
         part["missing_underlay6"] = []
     network = settings.get("network", "fleet")
-    names = []
-    for other, _entry in others:
-        for name, aliases, ips in fmap["names"].get(other, []):
-            plain = [name] + list(aliases)
-            qualified = ["%s.%s" % (n, network) for n in plain] + ["%s.%s" % (n, other) for n in plain]
-            for version in sorted(ips):
-                names.append({"address": ips[version], "names": plain + qualified})
-    part["names"] = names
+    part["names"] = [entry for other, _entry in others for entry in _name_entries(fmap, other, network)] if names else []
     return part
+
+
+def _name_entries(fmap, host, network):
+    """The hosts-file entries of ``host``'s containers as the fleet's other hosts resolve them: NAME (and its
+    aliases), NAME.NETWORK and NAME.HOST, one entry an address."""
+    entries = []
+    for name, aliases, ips in fmap["names"].get(host, []):
+        plain = [name] + list(aliases)
+        qualified = ["%s.%s" % (n, network) for n in plain] + ["%s.%s" % (n, host) for n in plain]
+        for version in sorted(ips):
+            entries.append({"address": ips[version], "names": plain + qualified})
+    return entries
+
+
+def shared_names(fmap, network):
+    """{network: entries}: every member's containers' entries, each with its ``origin`` (the host it runs
+    on), once for the fleet.  Every host keeps this one list (a run_once fact) and leaves its own out when
+    its names are applied (roles.calls.add_shared_names): a host's copy of the others' names would make
+    the play's facts grow as hosts^2."""
+    return {network: [dict(entry, origin=host) for host in sorted(fmap["hosts"])
+                      for entry in _name_entries(fmap, host, network)]}
 
 
 def members_from(hosts, hostvars, members=None):
