@@ -136,7 +136,7 @@ def fleet_host(fmap, host, settings, current=None, part=None):
     return _only(_fleet_host(fmap, host, settings, current, part), part)
 
 
-def _fleet_host(fmap, host, settings, current, part):
+def _fleet_host(fmap, host, settings, current, which):
     if fmap is None:
         have = fleet.current_subnets(current)
         part = {"subnet": str(have[4]) if 4 in have else None, "routes": [], "peers": [], "overlay_routes": [],
@@ -147,8 +147,8 @@ def _fleet_host(fmap, host, settings, current, part):
         part["calls"] = fleet_calls(part, settings, "absent")
         part["network"] = fleet_network(part, settings) if part["subnet"] else None
         return part
-    return _said(lambda: _host(fleet.host_part(fmap, host, settings, links=part != "summary", names=part is None),
-                               settings, calls=part != "summary"))
+    return _said(lambda: _host(fleet.host_part(fmap, host, settings, links=which != "summary", names=which is None),
+                               settings, calls=which != "summary"))
 
 
 class FilterModule:
