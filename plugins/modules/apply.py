@@ -137,15 +137,28 @@ EXAMPLES = r'''
 RETURN = r'''
 calls:
   description:
-    - Per call, in the order they ran, C(module), C(changed), C(results) (the module's per-item results), C(diff)
-      (in diff mode) and C(prune) (true for the calls that removed what is no longer described; they run first).
+    - Per call, in the order they ran, C(module), C(changed), C(results), C(unchanged), C(diff) (in diff mode)
+      and C(prune) (true for the calls that removed what is no longer described; they run first).
+    - C(results) lists the items that changed (or in check mode would), each with the module's C(name), C(item) and
+      C(state) and its C(actions), the steps it ran (in check mode, would run); C(unchanged) counts the items
+      already as described. Their state before and after is in C(diff), in diff mode; what is on the host, in
+      M(nsbridge.network.network_info).
+    - Not every item with its state, as a module returns them, because a fleet host's call has O(hosts) items
+      and Ansible holds every host's result of a task until the task ends. For the same reason the result's
+      C(invocation) gives each call's C(module) only, below C(-vvv).
   returned: always
   type: list
   elements: dict
+  version_added: "0.4.0"
 failed_call:
   description: On failure, the call that failed (C(calls[2])); the calls before it are in C(calls).
   returned: failure
   type: str
+results:
+  description: On failure, the failing call's items done before it failed that changed, as in C(calls[].results).
+  returned: failure
+  type: list
+  elements: dict
 pruned:
   description:
     - With I(record) and I(prune), what this run removed (or in check mode would remove) because the calls no
@@ -182,7 +195,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import CallFailed, apply_calls
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import CallFailed, apply_calls, changed_items, reported
 from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import calls_option
 from ansible_collections.nsbridge.network.plugins.module_utils.calls.housekeeping import sweep
 from ansible_collections.nsbridge.network.plugins.module_utils.calls.ownership import check_project
@@ -193,6 +206,16 @@ from ansible_collections.nsbridge.network.plugins.module_utils.day2 import resto
 from ansible_collections.nsbridge.network.plugins.module_utils.engine.reconcile import apply_plans
 
 RECORD_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
+
+
+def invocation(module):
+    """The arguments Ansible echoes back as the result's C(invocation): the calls in full at -vvv, where Ansible
+    shows them; below, each call's module only. At a fleet a host's calls are O(hosts) (its routes or peers),
+    and Ansible holds every host's result of a task until the task ends."""
+    params = dict(module.params)
+    if module._verbosity < 3:
+        params["calls"] = [{"module": c["module"], "args": "(given in full at -vvv)"} for c in params["calls"]]
+    return {"module_args": params}
 
 
 def main():
@@ -225,21 +248,19 @@ def main():
             result["changed"] = result["changed"] or persisted.changed
             result["persisted"] = persisted.results
     except CallFailed as exc:
-        module.fail_json(msg="nsbridge.network.apply: %s" % exc, failed_call=exc.path, calls=exc.done,
-                         results=exc.results, changed=any(c["changed"] for c in exc.done))
+        module.fail_json(msg="nsbridge.network.apply: %s" % exc, failed_call=exc.path,
+                         calls=reported(exc.done, module._diff), results=changed_items(exc.results),
+                         changed=any(c["changed"] for c in exc.done), invocation=invocation(module))
         return
     except NsbridgeError as exc:
-        module.fail_json(msg="nsbridge.network.apply: %s" % exc)
+        module.fail_json(msg="nsbridge.network.apply: %s" % exc, invocation=invocation(module))
         return
     finally:
         if not module.check_mode:
             sweep()
     for warning in result["warnings"]:
         module.warn(warning)
-    # a call's diff (each item before and after) only in diff mode, as a module's diff: at a fleet a call has
-    # O(hosts) items, and the controller holds every host's result of a task until the task ends
-    calls = result["calls"] if module._diff else [{k: v for k, v in c.items() if k != "diff"} for c in result["calls"]]
-    out = dict(changed=result["changed"], calls=calls)
+    out = dict(changed=result["changed"], calls=reported(result["calls"], module._diff), invocation=invocation(module))
     if record is not None:
         out.update(pruned=result["pruned"], kept=result["kept"], external_orphans=result["external_orphans"])
     if "persisted" in result:

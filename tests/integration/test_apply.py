@@ -34,3 +34,23 @@ def test_a_failing_call_is_named_and_the_ones_before_it_stay_done(sandbox):
     assert sandbox.prefix + "c1" in sandbox.namespaces() and sandbox.prefix + "br" in sandbox.links()
     unknown = sandbox.run("apply", calls=[{"module": "netns", "args": {"name": ["a"], "bogus": 1}}])
     assert unknown["failed"] and "calls[0]" in unknown["msg"] and "bogus" in unknown["msg"]
+
+
+def test_the_result_lists_what_changed_and_counts_the_rest(sandbox):
+    """A fleet host's call has O(hosts) items and Ansible holds every host's result of a task until it ends:
+    apply lists the items that changed, with their actions, counts the rest, and echoes its calls in full
+    only at -vvv."""
+    check = sandbox.run("apply", check=True, calls=calls(sandbox))
+    bridge = check["calls"][1]
+    assert bridge["unchanged"] == 0 and [r["name"] for r in bridge["results"]] == [sandbox.prefix + "br"]
+    assert bridge["results"][0]["actions"][0].startswith("create bridge"), "check mode names what it would do"
+    assert "diff" not in bridge and all(set(r) == {"name", "item", "state", "actions"} for c in check["calls"]
+                                        for r in c["results"])
+    assert check["invocation"]["module_args"]["calls"][1] == {"module": "bridge", "args": "(given in full at -vvv)"}
+    real = sandbox.run("apply", calls=calls(sandbox))
+    assert [c["results"] for c in real["calls"]] == [c["results"] for c in check["calls"]]
+    again = sandbox.run("apply", diff=True, _ansible_verbosity=3, calls=calls(sandbox))
+    assert not again["changed"] and [(c["results"], c["unchanged"]) for c in again["calls"]] == [
+        ([], 1), ([], 1), ([], 1), ([], 2)]
+    assert again["calls"][1]["diff"] == {"before": {}, "after": {}}
+    assert again["invocation"]["module_args"]["calls"][1]["args"]["bridges"][0]["name"] == sandbox.prefix + "br"

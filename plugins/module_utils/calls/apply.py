@@ -142,6 +142,32 @@ def apply_calls(calls, check_mode, validated=False, project=None, record=None, p
             "kept": ledger.describe(kept) if kept else [], "external_orphans": external_orphans}
 
 
+def reported(calls, diff):
+    """What apply returns of its calls: per call its module, ``changed``, ``prune``, ``results``: the items that
+    changed (or in check mode would), each with its actions (changed_items), and ``unchanged``: how many already
+    were as described; ``diff`` (each changed item before and after) in diff mode only.
+
+    Why not every item with its state, as a module returns them: a fleet host's call has O(hosts) items (its
+    routes, its VXLAN peers), and Ansible holds every host's result of a task until the task ends, so a play
+    of N hosts would hold N^2 items of which, on a re-run, none changed."""
+    out = []
+    for call in calls:
+        changed = changed_items(call["results"])
+        entry = {"module": call["module"], "changed": call["changed"], "prune": call["prune"], "results": changed,
+                 "unchanged": len(call["results"]) - len(changed)}
+        if diff:
+            entry["diff"] = call["diff"]
+        out.append(entry)
+    return out
+
+
+def changed_items(results):
+    """Of a call's per-item results, those that changed (or would): each item's ``name``, ``item``, ``state`` and
+    ``actions``, the steps it ran or in check mode would run (an item that changed ran every step it planned)."""
+    return [{"name": r["name"], "item": r["item"], "state": r["state"], "actions": r["planned"]}
+            for r in results if r["changed"]]
+
+
 class CallFailed(NsbridgeError):
     """A call of apply_calls failed: ``done`` the calls before it, ``results`` its own items done."""
 
