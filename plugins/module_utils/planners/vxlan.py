@@ -170,19 +170,50 @@ def plan_vxlan(params, ctx):
         after["mac"] = spec.get("mac") or link["mac"]
     wanted_arp = {a: p["mac"] for p in spec["peers"] for a in p["addresses"]}
     wanted_fdb = {p["mac"]: p["underlay"] for p in spec["peers"]}
+    steps += _peer_steps(batch, ns, name, have_arp, have_fdb, wanted_arp, wanted_fdb)
+    return Planned([ItemPlan(name, name, before, after, steps)], commit=batch.send, atomic=False)
+
+
+def _peer_steps(batch, ns, name, have_arp, have_fdb, wanted_arp, wanted_fdb):
+    """At most two steps for the peers' entries: forget those no longer wanted, set those missing or changed.
+    One step names how many peers it touches, not each entry: a fleet host has O(hosts) peers, and its
+    result is held by the controller with every other host's (which peers, in diff mode: before and after).
+    A failed entry is still named on its own, by the batch that sends them (kernel.rtnl_writer)."""
+    forget, forgotten = [], set()
     for dst in sorted(set(have_arp) - set(wanted_arp)):
-        steps.append(Step("forget peer %s on %s" % (dst, name), _neigh(batch, ns, name, "del", dst, have_arp[dst])))
+        forget.append(_neigh(batch, ns, name, "del", dst, have_arp[dst]))
+        forgotten.add(have_arp[dst])
     for mac in sorted(set(have_fdb) - set(wanted_fdb)):
-        steps.append(Step("forget fdb %s on %s" % (mac, name), _fdb(batch, ns, name, "del", mac, have_fdb[mac])))
+        forget.append(_fdb(batch, ns, name, "del", mac, have_fdb[mac]))
+        forgotten.add(mac)
+    update, updated = [], set()
     for dst, mac in sorted(wanted_arp.items()):
         if have_arp.get(dst) != mac:
-            steps.append(Step("peer %s is %s on %s" % (dst, mac, name), _neigh(batch, ns, name, "replace", dst, mac)))
+            update.append(_neigh(batch, ns, name, "replace", dst, mac))
+            updated.add(mac)
     for mac, underlay in sorted(wanted_fdb.items()):
         if have_fdb.get(mac) != underlay:
             if mac in have_fdb:
-                steps.append(Step("forget fdb %s on %s" % (mac, name), _fdb(batch, ns, name, "del", mac, have_fdb[mac])))
-            steps.append(Step("fdb %s via %s on %s" % (mac, underlay, name), _fdb(batch, ns, name, "append", mac, underlay)))
-    return Planned([ItemPlan(name, name, before, after, steps)], commit=batch.send, atomic=False)
+                update.append(_fdb(batch, ns, name, "del", mac, have_fdb[mac]))
+            update.append(_fdb(batch, ns, name, "append", mac, underlay))
+            updated.add(mac)
+    steps = []
+    if forget:
+        steps.append(Step("forget %s on %s (neighbour and fdb entries)" % (_peers(forgotten), name), _all(forget)))
+    if update:
+        steps.append(Step("set %s on %s (neighbour and fdb entries)" % (_peers(updated), name), _all(update)))
+    return steps
+
+
+def _peers(macs):
+    return "%d peer%s" % (len(macs), "" if len(macs) == 1 else "s")
+
+
+def _all(queued):
+    def run():
+        for queue in queued:
+            queue()
+    return run
 
 
 def describe_peers(have_arp, have_fdb):
