@@ -149,7 +149,6 @@ calls:
   returned: always
   type: list
   elements: dict
-  version_added: "0.4.0"
 failed_call:
   description: On failure, the call that failed (C(calls[2])); the calls before it are in C(calls).
   returned: failure
@@ -234,7 +233,7 @@ def main():
     record = module.params["record"]
     if record is not None and not RECORD_NAME.match(record):
         module.fail_json(msg="nsbridge.network.apply: record: %r is not a record name (letters, digits, '.', '_', "
-                             "'-'; not starting with '.')" % record)
+                             "'-'; not starting with '.')" % record, invocation=invocation(module))
     project = module.params["project"]
     if not module.check_mode:
         sweep()
