@@ -137,15 +137,16 @@ EXAMPLES = r'''
 RETURN = r'''
 calls:
   description:
-    - Per call, in the order they ran, C(module), C(changed), C(results), C(unchanged), C(diff) (in diff mode)
-      and C(prune) (true for the calls that removed what is no longer described; they run first).
+    - Per call, in the order they ran, C(module), C(changed), C(results), C(unlisted), C(unchanged), C(diff) (in
+      diff mode) and C(prune) (true for the calls that removed what is no longer described; they run first).
     - C(results) lists the items that changed (or in check mode would), each with the module's C(name), C(item) and
-      C(state) and its C(actions), the steps it ran (in check mode, would run); C(unchanged) counts the items
-      already as described. Their state before and after is in C(diff), in diff mode; what is on the host, in
-      M(nsbridge.network.network_info).
+      C(state) and its C(actions), the steps it ran (in check mode, would run): the first 50 of a call, and
+      C(unlisted) counts the others. C(unchanged) counts the items already as described. Every changed item's
+      state before and after is in C(diff), in diff mode; what is on the host, in M(nsbridge.network.network_info).
     - Not every item with its state, as a module returns them, because a fleet host's call has O(hosts) items
-      and Ansible holds every host's result of a task until the task ends. For the same reason the result's
-      C(invocation) gives each call's C(module) only, below C(-vvv).
+      (its routes, its VXLAN peers) and Ansible holds every host's result of a task until the task ends: at
+      1,000 hosts, a million items on a first run. For the same reason the result's C(invocation) gives each
+      call's C(module) only, below C(-vvv).
   returned: always
   type: list
   elements: dict
@@ -154,7 +155,8 @@ failed_call:
   returned: failure
   type: str
 results:
-  description: On failure, the failing call's items done before it failed that changed, as in C(calls[].results).
+  description: On failure, the failing call's items done before it failed that changed (the first 50), as in
+    C(calls[].results).
   returned: failure
   type: list
   elements: dict
@@ -194,7 +196,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import CallFailed, apply_calls, changed_items, reported
+from ansible_collections.nsbridge.network.plugins.module_utils.calls.apply import LISTED, CallFailed, apply_calls, changed_items, reported
 from ansible_collections.nsbridge.network.plugins.module_utils.calls.catalog import calls_option
 from ansible_collections.nsbridge.network.plugins.module_utils.calls.housekeeping import sweep
 from ansible_collections.nsbridge.network.plugins.module_utils.calls.ownership import check_project
@@ -248,7 +250,7 @@ def main():
             result["persisted"] = persisted.results
     except CallFailed as exc:
         module.fail_json(msg="nsbridge.network.apply: %s" % exc, failed_call=exc.path,
-                         calls=reported(exc.done, module._diff), results=changed_items(exc.results),
+                         calls=reported(exc.done, module._diff), results=changed_items(exc.results)[:LISTED],
                          changed=any(c["changed"] for c in exc.done), invocation=invocation(module))
         return
     except NsbridgeError as exc:
