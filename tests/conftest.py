@@ -91,10 +91,11 @@ class Sandbox:
                 pass
         return json.loads(out.getvalue())
 
-    def playbook(self, path, extra, *flags):
+    def playbook(self, path, extra, *flags, env=None):
         """Run ``ansible-playbook path`` on localhost inside this sandbox's host namespace, with ``extra``
-        as extra vars: (the finished process, changed, failed) from its recap."""
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+        as extra vars (and ``env`` added to its environment): (the finished process, changed, failed) from
+        its recap."""
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", **(env or {}))
         cmd = ["nsenter", "--net=/run/netns/" + self.host, os.path.join(ROOT, ".venv", "bin", "ansible-playbook"),
                path, "-e", json.dumps(extra)] + list(flags)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env, check=False)

@@ -140,12 +140,12 @@ calls:
     - Per call, in the order they ran, C(module), C(changed), C(results), C(unlisted), C(unchanged), C(diff) (in
       diff mode) and C(prune) (true for the calls that removed what is no longer described; they run first).
     - C(results) lists the items that changed (or in check mode would), each with the module's C(name), C(item) and
-      C(state) and its C(actions), the steps it ran (in check mode, would run): the first 50 of a call, and
+      C(state) and its C(actions), the steps it ran (in check mode, would run); the first 50 of a call, and
       C(unlisted) counts the others. C(unchanged) counts the items already as described. Every changed item's
       state before and after is in C(diff), in diff mode; what is on the host, in M(nsbridge.network.network_info).
-    - Not every item with its state, as a module returns them, because a fleet host's call has O(hosts) items
-      (its routes, its VXLAN peers) and Ansible holds every host's result of a task until the task ends: at
-      1,000 hosts, a million items on a first run. For the same reason the result's C(invocation) gives each
+    - Not every item with its state, as a module returns them, because a fleet host's call has an item for every
+      other host (its routes, its VXLAN peers) and Ansible holds every host's result of a task until the task ends (at
+      1,000 hosts, a million items on a first run). For the same reason the result's C(invocation) gives each
       call's C(module) only, below C(-vvv).
   returned: always
   type: list
@@ -210,7 +210,7 @@ RECORD_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 
 
 def invocation(module):
-    """The arguments Ansible echoes back as the result's C(invocation): the calls in full at -vvv, where Ansible
+    """The arguments Ansible echoes back as the result's ``invocation``: the calls in full at -vvv, where Ansible
     shows them; below, each call's module only. At a fleet a host's calls are O(hosts) (its routes or peers),
     and Ansible holds every host's result of a task until the task ends."""
     params = dict(module.params)

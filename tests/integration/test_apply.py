@@ -1,6 +1,11 @@
 """apply: several module calls in one process, each as its module runs it, in order."""
 
+import json
+import os
+
 from conftest import converge_four_times
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 def calls(box):
@@ -54,3 +59,25 @@ def test_the_result_lists_what_changed_and_counts_the_rest(sandbox):
         ([], 1), ([], 1), ([], 1), ([], 2)]
     assert again["calls"][1]["diff"] == {"before": {}, "after": {}}
     assert again["invocation"]["module_args"]["calls"][1]["args"]["bridges"][0]["name"] == sandbox.prefix + "br"
+
+
+def test_a_task_keeps_its_calls_as_written_and_the_module_gets_them_templated(sandbox):
+    """Ansible sends a task's templated arguments back with every host's result and holds them until the task
+    ends; a fleet host's calls are O(hosts). The action apply templates them for the module only."""
+    os.makedirs(sandbox.files, exist_ok=True)
+    seen, play = os.path.join(sandbox.files, "seen.json"), os.path.join(sandbox.files, "play.yml")
+    template = "{{ [{'module': 'netns', 'args': {'name': names}}] }}"
+    with open(play, "w", encoding="utf-8") as f:
+        json.dump([{"hosts": "all", "gather_facts": False, "vars": {"names": [sandbox.name("c1"), sandbox.name("c2")]},
+                    "tasks": [{"name": "Apply", "nsbridge.network.apply": {"calls": template}}]}], f)
+    env = {"ANSIBLE_CALLBACK_PLUGINS": os.path.join(DATA, "callback_plugins"), "NSBRIDGE_TASK_ARGS": seen,
+           "ANSIBLE_CALLBACKS_ENABLED": "nsbridge_task_args"}
+    for flags, changed in ((["--check"], 1), ([], 1), ([], 0)):
+        proc, did, failed = sandbox.playbook(play, {}, *flags, env=env)
+        assert (did, failed) == (changed, 0), proc.stdout[-2000:]
+        with open(seen, encoding="utf-8") as f:
+            host = json.load(f)["localhost"]
+        assert host["args"]["calls"] == template, "the task keeps the template, not the calls"
+        netns = host["result"]["calls"][0]
+        assert (len(netns["results"]), netns["unchanged"]) == ((2, 0) if changed else (0, 2)), netns
+    assert sorted(sandbox.namespaces()) == sorted([sandbox.host, sandbox.name("c1"), sandbox.name("c2")])
