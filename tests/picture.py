@@ -12,7 +12,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 def expected(infos):
     """(node ids, edges as (src, dst)) the picture of ``infos`` ({host: network_info}) must have, and
     nothing else: every host, network, container, published port and VXLAN device, each container's
-    links, each port's container, each route's network on the other host, each VXLAN peer."""
+    links, each port's container; each route to another host's network goes through the fleet's routes hub
+    (host -> hub -> that network), each VXLAN device peered with devices in the picture to its VNI's hub."""
     nodes, edges = set(), set()
     subnets = {}
     macs = {}
@@ -48,17 +49,24 @@ def expected(infos):
             dst = ipaddress.ip_network(route["dst"])
             nets = [n for n, subs in subnets.items() if not n.startswith(host + "/")
                     and any(s.version == dst.version and dst.subnet_of(s) for s in subs)]
-            target = nets[0] if nets else "%s/route/%s" % (host, route["dst"])
-            nodes.add(target)
-            edges.add((host + "/host", target))
+            if nets:
+                nodes.add("fleet/routes")
+                edges.update({(host + "/host", "fleet/routes"), ("fleet/routes", nets[0])})
+            else:
+                nodes.add("%s/route/%s" % (host, route["dst"]))
+                edges.add((host + "/host", "%s/route/%s" % (host, route["dst"])))
         for vx in info["vxlan"]:
             vid = "%s/vx/%s" % (host, vx["name"])
             nodes.add(vid)
             edges.add((host + "/host", vid))
             for peer in vx["peers"]:
-                other = macs.get(peer["mac"], "%s/peer/%s" % (host, peer["underlay"]))
-                nodes.add(other)
-                edges.add((vid, other))
+                if peer["mac"] in macs:
+                    hub = "fleet/vxlan/%s" % vx["vni"]
+                    nodes.add(hub)
+                    edges.update({(vid, hub), (macs[peer["mac"]], hub)})
+                else:
+                    nodes.add("%s/peer/%s" % (host, peer["underlay"]))
+                    edges.add((vid, "%s/peer/%s" % (host, peer["underlay"])))
     return nodes, edges
 
 

@@ -14,9 +14,11 @@ import subprocess
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.controller_files import read_text, write_text
-from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import topology_dot, topology_markdown
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import (
+    dot_of, topology_graph, topology_markdown)
 
-SPEC = {"infos": {"type": "dict", "required": True}, "dest": {"type": "path", "required": True}}
+SPEC = {"infos": {"type": "dict"}, "hosts": {"type": "list", "elements": "str"},
+        "var": {"type": "str"}, "dest": {"type": "path", "required": True}}
 
 
 class ActionModule(ActionBase):
@@ -27,10 +29,19 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=SPEC)
+        _validation, args = self.validate_argument_spec(argument_spec=SPEC, mutually_exclusive=[("infos", "hosts")],
+                                                        required_one_of=[("infos", "hosts")],
+                                                        required_together=[("hosts", "var")])
         dest, infos = args["dest"], args["infos"]
+        if infos is None:
+            infos, missing = self._registered(task_vars["hostvars"], args["hosts"], args["var"])
+            if missing:
+                result.update(failed=True, msg="nsbridge.network.topology: no network_info result in %s (var) on %s"
+                              % (args["var"], ", ".join(missing)))
+                return result
         check = self._task.check_mode
-        texts = {"topology.dot": topology_dot(infos), "topology.md": topology_markdown(infos)}
+        graph = topology_graph(infos)
+        texts = {"topology.dot": dot_of(graph), "topology.md": topology_markdown(infos, graph)}
         written, diffs = [], []
         for name, text in texts.items():
             path = os.path.join(dest, name)
@@ -61,3 +72,16 @@ class ActionModule(ActionBase):
         if self._task.diff and diffs:
             result["diff"] = diffs
         return result
+
+    @staticmethod
+    def _registered(hostvars, hosts, var):
+        """({host: its result in ``var``}, [hosts without it]). raw_get, not hostvars[host][var]: the results
+        are data a module returned, and templating them again is O(hosts^2) work for a fleet."""
+        infos, missing = {}, []
+        for host in hosts:
+            values = hostvars.raw_get(host)
+            if isinstance(values, dict) and isinstance(values.get(var), dict):
+                infos[host] = values[var]
+            else:
+                missing.append(host)
+        return infos, missing

@@ -188,3 +188,24 @@ def test_an_image_needs_a_runtime_that_joins_namespaces(sandbox):
     proc, _changed, failed = playbook(sandbox, "site.yml", extra)
     assert failed == 1 and "nsbridge_container_runtime: 'docker' cannot start a container inside" in proc.stdout
     assert sorted(sandbox.namespaces()) == [sandbox.host], "nothing was made"
+
+
+def test_the_picture_reads_each_hosts_registered_result_and_names_a_host_without_one(sandbox):
+    """playbooks/topology.yml gives the action the hosts and the variable they registered network_info in;
+    the action reads the results as registered (a fleet's are O(hosts^2) to template again)."""
+    os.makedirs(sandbox.files, exist_ok=True)
+    dest, play = os.path.join(sandbox.files, "pic"), os.path.join(sandbox.files, "play.yml")
+    for var, fails in (("info", False), ("nothing", True)):
+        with open(play, "w", encoding="utf-8") as f:
+            json.dump([{"hosts": "all", "gather_facts": False, "tasks": [
+                {"name": "Read", "nsbridge.network.network_info": {"include_foreign": True}, "register": "info"},
+                {"name": "Draw", "nsbridge.network.topology": {"hosts": "{{ ansible_play_hosts }}", "var": var,
+                                                               "dest": dest}, "run_once": True}]}], f)
+        proc, _changed, failed = sandbox.playbook(play, {})
+        if fails:
+            assert failed == 1 and "no network_info result in nothing (var) on localhost" in proc.stdout, \
+                proc.stdout[-2000:]
+        else:
+            assert failed == 0, proc.stdout[-2000:]
+            facts = sandbox.run("network_info", include_foreign=True)
+            assert from_svg(os.path.join(dest, "topology.svg")) == expected({"localhost": facts})

@@ -14,11 +14,11 @@ from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology im
 from picture import expected, from_dot, from_mermaid, from_svg  # noqa: E402
 
 
-def host(n, mode):
+def host(n, mode, hosts=(1, 2)):
     """One fleet host as network_info reports it: the fleet network, a web container with a published
     port (both families), a container with no network but a veth to the host, and the fleet's links."""
     sub, sub6 = "10.200.%d.0/24" % n, "fd00:200:0:%d::/64" % n
-    others = [m for m in (1, 2) if m != n]
+    others = [m for m in hosts if m != n]
     info = {
         "schema": 1,
         "networks": [{"name": "nsb-fleet", "managed": True, "addresses": [], "subnets": [sub, sub6], "mtu": 1450,
@@ -83,12 +83,45 @@ def test_the_graph_is_the_facts_and_nothing_else():
 
 
 def test_links_between_hosts():
-    routed = {(e["src"], e["dst"]): e["label"] for e in topology_graph(fleet("routed"))["edges"]}
-    assert routed[("h1/host", "h2/net/nsb-fleet")] == "via 192.168.78.12"
-    assert routed[("h1/host", "h1/route/10.77.0.0/16")] == "via 192.168.78.1", "a route to no fleet network"
-    vxlan = {(e["src"], e["dst"]): e["label"] for e in topology_graph(fleet("vxlan"))["edges"]}
-    assert vxlan[("h1/vx/nsb-vx", "h2/vx/nsb-vx")] == "to 192.168.78.12"
-    assert vxlan[("h1/vx/nsb-vx", "h1/peer/192.168.78.99")] == "to 192.168.78.99", "a peer that is not in the picture"
+    """A route to another host's network goes host -> the fleet's routes hub -> that network; a VXLAN
+    device links to its VNI's hub; what leads outside the picture is drawn on its own."""
+    routed = topology_graph(fleet("routed"))
+    edges = {(e["src"], e["dst"]): e["label"] for e in routed["edges"]}
+    assert edges[("h1/host", "fleet/routes")] == "to h2" and edges[("h2/host", "fleet/routes")] == "to h1"
+    assert edges[("fleet/routes", "h2/net/nsb-fleet")] == "via 192.168.78.12"
+    assert edges[("h1/host", "h1/route/10.77.0.0/16")] == "via 192.168.78.1", "a route to no fleet network"
+    hub = {n["id"]: n for n in routed["nodes"]}["fleet/routes"]
+    assert (hub["kind"], hub["host"], hub["label"]) == ("fleet", "", ["routes between hosts", "2 hosts"])
+    vxlan = topology_graph(fleet("vxlan"))
+    edges = {(e["src"], e["dst"]): e["label"] for e in vxlan["edges"]}
+    assert edges[("h1/vx/nsb-vx", "fleet/vxlan/1")] == "peers h2"
+    assert edges[("h1/vx/nsb-vx", "h1/peer/192.168.78.99")] == "to 192.168.78.99", "a peer that is not in the picture"
+    assert {n["id"]: n["label"] for n in vxlan["nodes"]}["fleet/vxlan/1"] == ["vxlan vni 1", "2 hosts"]
+
+
+def test_a_fleet_is_drawn_in_edges_linear_in_its_hosts_and_names_a_missing_link(tmp_path):
+    """12 hosts, each linked to all others but h5, which lacks its route (or peer) to h7: a full mesh
+    would be 132 edges between hosts (Graphviz fails on a VXLAN mesh of 10); the hubs draw 24 (routed:
+    each host to the hub, the hub to each network) or 12 (a device each), and h5's says what it lacks."""
+    members = range(1, 13)
+    for mode in ("routed", "vxlan"):
+        infos = {"h%d" % n: host(n, mode, members) for n in members}
+        if mode == "routed":
+            infos["h5"]["routes"] = [r for r in infos["h5"]["routes"] if r["dst"] != "10.200.7.0/24"]
+        else:
+            peers = infos["h5"]["vxlan"][0]["peers"]
+            infos["h5"]["vxlan"][0]["peers"] = [p for p in peers if p["underlay"] != "192.168.78.17"]
+        graph = topology_graph(infos)
+        hub = "fleet/routes" if mode == "routed" else "fleet/vxlan/1"
+        linking = [e for e in graph["edges"] if hub in (e["src"], e["dst"])]
+        assert len(linking) == (24 if mode == "routed" else 12), mode
+        src = "h5/host" if mode == "routed" else "h5/vx/nsb-vx"
+        label = {e["src"]: e["label"] for e in linking if e["dst"] == hub}
+        assert label[src] == ("to" if mode == "routed" else "peers") + " 10 hosts; not h7", mode
+        assert label[src.replace("h5", "h7")].endswith(" 11 hosts"), mode
+        (tmp_path / "t.dot").write_text(topology_dot(infos))
+        subprocess.run(["dot", "-Tsvg", "-o", str(tmp_path / "t.svg"), str(tmp_path / "t.dot")], check=True)
+        assert from_svg(str(tmp_path / "t.svg")) == expected(infos), mode
 
 
 def test_labels_say_what_each_thing_is():

@@ -15,15 +15,42 @@ def _ip(address):
     return address.split("/")[0]
 
 
-def _network_of(networks, address):
-    """The network (a node id) one of whose subnets holds ``address`` (a CIDR or an address)."""
-    target = ipaddress.ip_network(address, strict=False)
-    for node_id, subnets in networks:
-        for subnet in subnets:
-            net = ipaddress.ip_network(subnet)
-            if net.version == target.version and target.subnet_of(net):
-                return node_id
-    return None
+class _Networks:
+    """Every host's networks by subnet: which network (a node id) on another host holds an address, by
+    longest prefix, in at most one dict lookup a prefix length (a fleet's picture looks up O(hosts^2) routes)."""
+
+    def __init__(self):
+        self.by_subnet, self.by_text = {}, {}
+
+    def add(self, node_id, host, subnet):
+        self.by_subnet.setdefault(ipaddress.ip_network(subnet), []).append((node_id, host))
+        self.by_text.setdefault(subnet, []).append((node_id, host))
+
+    def holder(self, address, not_on):
+        """(node id, host) of the network on a host other than ``not_on`` that holds ``address``, or None."""
+        for node_id, host in self.by_text.get(address, ()):  # a fleet's route is to another host's subnet as is
+            if host != not_on:
+                return node_id, host
+        target = ipaddress.ip_network(address, strict=False)
+        for prefix in range(target.prefixlen, -1, -1):
+            for node_id, host in self.by_subnet.get(target.supernet(new_prefix=prefix), ()):
+                if host != not_on:
+                    return node_id, host
+        return None
+
+
+def _names(hosts, most=3):
+    """``h2, h3`` or, for more than ``most``, how many."""
+    hosts = sorted(hosts)
+    if not hosts:
+        return "none"
+    return ", ".join(hosts) if len(hosts) <= most else "%d hosts" % len(hosts)
+
+
+def _reach(verb, reached, expected):
+    """An edge's label to a fleet's hub: whom it reaches and, if not all, whom it does not."""
+    missing = expected - reached
+    return "%s %s%s" % (verb, _names(reached), "; not %s" % _names(missing) if missing else "")
 
 
 def topology_graph(infos):
@@ -36,12 +63,16 @@ def topology_graph(infos):
     def edge(src, dst, kind, label=""):
         edges.append({"src": src, "dst": dst, "kind": kind, "label": label})
 
-    all_networks, vx_macs, tunnels = [], {}, {}
+    networks, vx_macs, tunnels = _Networks(), {}, {}
+    # a fleet's links between hosts go through one hub node each (routes; a VXLAN's VNI): O(hosts) edges, not
+    # a full mesh's O(hosts^2), which no one reads and Graphviz cannot lay out (beyond ~10 hosts it fails)
+    routes_out, routes_in, peers_of, vnis = {}, {}, {}, {}
     for host, info in sorted(infos.items()):
         for net in info.get("networks", []):
-            all_networks.append(("%s/net/%s" % (host, net["name"]), net["subnets"]))
+            for subnet in net["subnets"]:
+                networks.add("%s/net/%s" % (host, net["name"]), host, subnet)
         for vx in info.get("vxlan", []):
-            vx_macs[vx["mac"]] = "%s/vx/%s" % (host, vx["name"])
+            vx_macs[vx["mac"]] = ("%s/vx/%s" % (host, vx["name"]), host)
     for host, info in sorted(infos.items()):
         host_id = "%s/host" % host
         backends = sorted({i["backend"] for kind in ("published", "masquerades", "isolation")
@@ -49,7 +80,6 @@ def topology_graph(infos):
         node(host_id, "host", host, host, "firewall: %s" % ", ".join(backends) if backends else "")
         masqs = {m["source"]: m for m in info.get("masquerades", [])}
         isolated = {i["bridge"] for i in info.get("isolation", [])}
-        local = [(n, s) for n, s in all_networks if n.startswith(host + "/net/")]
         drawn = set()
         for net in info.get("networks", []):
             lines = [net["name"]]
@@ -103,11 +133,15 @@ def topology_graph(infos):
             if target is not None:
                 edge(port_id, target, "publish", ":%s" % pub["destination_port"])
         for route in info.get("routes", []):
-            target = _network_of([(n, s) for n, s in all_networks if n not in dict(local)], route["dst"])
-            if target is None:
+            via = "via %s" % route["via"] if route["via"] else "dev %s" % route["dev"]
+            holder = networks.holder(route["dst"], host)
+            if holder is None:
                 target = "%s/route/%s" % (host, route["dst"])
                 node(target, "route", host, route["dst"])
-            edge(host_id, target, "route", "via %s" % route["via"] if route["via"] else "dev %s" % route["dev"])
+                edge(host_id, target, "route", via)
+            else:
+                routes_out.setdefault(host, set()).add(holder[1])
+                routes_in.setdefault(holder, set()).add(via)
         for vx in info.get("vxlan", []):
             vx_id = "%s/vx/%s" % (host, vx["name"])
             node(vx_id, "vxlan", host, "%s vni %s" % (vx["name"], vx["vni"]), *[_ip(a) for a in vx["addresses"]])
@@ -115,9 +149,26 @@ def topology_graph(infos):
             for peer in vx["peers"]:
                 other = vx_macs.get(peer["mac"])
                 if other is None:
-                    other = "%s/peer/%s" % (host, peer["underlay"])
-                    node(other, "peer", host, "peer %s" % peer["underlay"], *peer["addresses"])
-                edge(vx_id, other, "vxlan", "to %s" % peer["underlay"])
+                    target = "%s/peer/%s" % (host, peer["underlay"])
+                    node(target, "peer", host, "peer %s" % peer["underlay"], *peer["addresses"])
+                    edge(vx_id, target, "vxlan", "to %s" % peer["underlay"])
+                else:
+                    vni = vnis.setdefault(vx["vni"], {})
+                    vni.setdefault((vx_id, host), set()).add(other[1])
+                    vni.setdefault(other, set())
+    if routes_out:
+        members = set(routes_out) | {h for _net, h in routes_in}
+        node("fleet/routes", "fleet", "", "routes between hosts", "%d hosts" % len(members))
+        for host, reached in sorted(routes_out.items()):
+            edge("%s/host" % host, "fleet/routes", "route", _reach("to", reached, members - {host}))
+        for (net_id, _host), vias in sorted(routes_in.items()):
+            edge("fleet/routes", net_id, "route", ", ".join(sorted(vias)))
+    for vni, devices in sorted(vnis.items(), key=lambda t: str(t[0])):
+        hub = "fleet/vxlan/%s" % vni
+        members = {host for _vx, host in devices}
+        node(hub, "fleet", "", "vxlan vni %s" % vni, "%d hosts" % len(members))
+        for (vx_id, host), reached in sorted(devices.items()):
+            edge(vx_id, hub, "vxlan", _reach("peers", reached, members - {host}))
     for vni, ends in sorted(tunnels.items(), key=lambda t: str(t[0])):  # a lab's link between hosts: one VNI's ends
         ends = sorted(ends)
         for other in ends[1:]:
@@ -158,7 +209,7 @@ def _lab_edges(host, labs, node, edge, tunnels):
 
 _SHAPES = {"host": "box3d", "network": "ellipse", "container": "box", "port": "cds", "vxlan": "hexagon",
            "masquerade": "note", "destination": "plaintext", "route": "plaintext", "peer": "plaintext",
-           "node": "box", "segment": "ellipse"}
+           "node": "box", "segment": "ellipse", "fleet": "doubleoctagon"}
 _STYLES = {"route": "dashed", "vxlan": "dashed", "labvxlan": "dashed", "publish": "bold"}
 
 
@@ -166,20 +217,35 @@ def _dot_text(text):
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _by_host(graph):
+    """{host: its nodes}, hosts sorted; the fleet's hubs under "" (drawn outside every host)."""
+    out = {}
+    for n in graph["nodes"]:
+        out.setdefault(n["host"], []).append(n)
+    return {h: out[h] for h in sorted(out)}
+
+
+def _dot_node(n):
+    return '    "%s" [shape=%s, label="%s"];' % (_dot_text(n["id"]), _SHAPES[n["kind"]],
+                                                 "\\n".join(_dot_text(t) for t in n["label"]))
+
+
 def topology_dot(infos):
     """The graph for Graphviz: one cluster per host; node ids as topology_graph gives them."""
-    graph = topology_graph(infos)
-    lines = ["digraph nsbridge {", '  graph [rankdir=LR, fontname="Helvetica", label="nsbridge topology"];',
+    return dot_of(topology_graph(infos))
+
+
+def dot_of(graph):
+    """topology_dot of a graph topology_graph made."""
+    lines = ["digraph nsbridge {", '  graph [rankdir=LR, newrank=true, fontname="Helvetica", label="nsbridge topology"];',
              '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=9];']
-    hosts = sorted({n["host"] for n in graph["nodes"]})
-    for i, host in enumerate(hosts):
+    by_host = _by_host(graph)
+    for i, host in enumerate(h for h in by_host if h):
         lines.append('  subgraph "cluster_%d" {' % i)
         lines.append('    label="%s";' % _dot_text(host))
-        for n in graph["nodes"]:
-            if n["host"] == host:
-                label = "\\n".join(_dot_text(t) for t in n["label"])
-                lines.append('    "%s" [shape=%s, label="%s"];' % (_dot_text(n["id"]), _SHAPES[n["kind"]], label))
+        lines.extend(_dot_node(n) for n in by_host[host])
         lines.append("  }")
+    lines.extend(_dot_node(n) for n in by_host.get("", ()))
     for e in graph["edges"]:
         attrs = ['label="%s"' % _dot_text(e["label"])]
         if e["kind"] in _STYLES:
@@ -193,7 +259,8 @@ def topology_dot(infos):
 
 _MERMAID_SHAPES = {"host": ("[[", "]]"), "network": ("([", "])"), "container": ("[", "]"), "port": (">", "]"),
                    "vxlan": ("{{", "}}"), "masquerade": ("[/", "/]"), "destination": ("(", ")"),
-                   "route": ("(", ")"), "peer": ("(", ")"), "node": ("(", ")"), "segment": ("([", "])")}
+                   "route": ("(", ")"), "peer": ("(", ")"), "node": ("(", ")"), "segment": ("([", "])"),
+                   "fleet": ("{{", "}}")}
 
 
 def mermaid_ids(graph):
@@ -214,20 +281,26 @@ def _mermaid_text(text):
     return text.replace('"', "#quot;")
 
 
+def _mermaid_node(n, ids):
+    left, right = _MERMAID_SHAPES[n["kind"]]
+    return '    %s%s"%s"%s' % (ids[n["id"]], left, "<br/>".join(_mermaid_text(t) for t in n["label"]), right)
+
+
 def topology_mermaid(infos):
     """The graph as a Mermaid flowchart (in a Markdown file code-review tools render)."""
-    graph = topology_graph(infos)
+    return mermaid_of(topology_graph(infos))
+
+
+def mermaid_of(graph):
+    """topology_mermaid of a graph topology_graph made."""
     ids = mermaid_ids(graph)
     lines = ["flowchart LR"]
-    hosts = sorted({n["host"] for n in graph["nodes"]})
-    for i, host in enumerate(hosts):
+    by_host = _by_host(graph)
+    for i, host in enumerate(h for h in by_host if h):
         lines.append('  subgraph host_%d["%s"]' % (i, _mermaid_text(host)))
-        for n in graph["nodes"]:
-            if n["host"] == host:
-                left, right = _MERMAID_SHAPES[n["kind"]]
-                lines.append('    %s%s"%s"%s' % (ids[n["id"]], left, "<br/>".join(_mermaid_text(t) for t in n["label"]),
-                                                 right))
+        lines.extend(_mermaid_node(n, ids) for n in by_host[host])
         lines.append("  end")
+    lines.extend(_mermaid_node(n, ids) for n in by_host.get("", ()))
     for e in graph["edges"]:
         arrow = "-.->" if e["kind"] in ("route", "vxlan") else "-.-" if e["kind"] == "labvxlan" \
             else "---" if e["kind"] in ("attached", "veth", "vxlan-device", "lablink") else "==>"
@@ -236,8 +309,9 @@ def topology_mermaid(infos):
     return "\n".join(lines) + "\n"
 
 
-def topology_markdown(infos):
-    """topology.md: a Mermaid flowchart in Markdown, the hosts named above it."""
+def topology_markdown(infos, graph=None):
+    """topology.md: a Mermaid flowchart in Markdown, the hosts named above it (``graph``: topology_graph's
+    of ``infos``, when the caller has it)."""
     return ("# nsbridge topology\n\nHosts: %s. Made by `playbooks/topology.yml` from\n"
             "`nsbridge.network.network_info`; the same picture as `topology.svg`.\n\n```mermaid\n%s\n```\n"
-            % (", ".join(sorted(infos)), topology_mermaid(infos).strip()))
+            % (", ".join(sorted(infos)), mermaid_of(graph or topology_graph(infos)).strip()))
