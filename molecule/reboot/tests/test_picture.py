@@ -18,8 +18,12 @@ def test_the_picture_is_the_facts():
         facts = json.load(f)
     assert sorted(facts) == ["nsbr-h1", "nsbr-h2"]
     nodes, edges = expected(facts)
-    assert ("nsbr-h1/host", "nsbr-h2/net/nsb-fleet") in edges and ("nsbr-h2/host", "nsbr-h1/net/nsb-fleet") in edges
+    # the routes between hosts go through the fleet's hub: host -> hub -> the other host's network
+    assert {("nsbr-h1/host", "fleet/routes"), ("fleet/routes", "nsbr-h2/net/nsb-fleet"),
+            ("nsbr-h2/host", "fleet/routes"), ("fleet/routes", "nsbr-h1/net/nsb-fleet")} <= edges
     assert {"nsbr-h1/ctr/web", "nsbr-h2/ctr/app", "nsbr-h1/port/tcp:*:8080"} <= nodes
     assert from_svg(os.path.join(PICTURE, "topology.svg")) == (nodes, edges)
     with open(os.path.join(PICTURE, "topology.md")) as f:
-        assert "nsbr_h1_host -.->|\"via 192.168.79.12\"| nsbr_h2_net_nsb_fleet" in f.read()
+        mermaid = f.read()
+    assert "nsbr_h1_host -.->|\"to nsbr-h2\"| fleet_routes" in mermaid
+    assert "fleet_routes -.->|\"via 192.168.79.12\"| nsbr_h2_net_nsb_fleet" in mermaid

@@ -66,7 +66,7 @@ def topology_graph(infos):
     networks, vx_macs, tunnels = _Networks(), {}, {}
     # a fleet's links between hosts go through one hub node each (routes; a VXLAN's VNI): O(hosts) edges, not
     # a full mesh's O(hosts^2), which no one reads and Graphviz cannot lay out (beyond ~10 hosts it fails)
-    routes_out, routes_in, peers_of, vnis = {}, {}, {}, {}
+    routes_out, routes_in, vnis = {}, {}, {}
     for host, info in sorted(infos.items()):
         for net in info.get("networks", []):
             for subnet in net["subnets"]:
