@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import (  # noqa: E402
-    dot_of, topology_graph, topology_markdown)
+    dot_of, markdown_of, topology_graph)
 
 CONTAINERS = 10
 
@@ -76,7 +76,7 @@ def timed(fn, *args):
 
 def picture(infos):
     graph = topology_graph(infos)
-    return graph, dot_of(graph), topology_markdown(infos, graph)
+    return graph, dot_of(graph), markdown_of(graph)
 
 
 def layout(dot_text, timeout):
@@ -109,7 +109,7 @@ def main():
         for n in sizes:
             infos = {"h%04d" % i: host(i, n, mode) for i in range(n)}
             base, text = timed(json.dumps, infos)
-            took, (graph, dot_text, markdown) = timed(picture, infos)
+            took, (graph, dot_text, _markdown) = timed(picture, infos)
             hubs = sum(1 for e in graph["edges"] if e["src"].startswith("fleet/") or e["dst"].startswith("fleet/"))
             drawn = None if args.no_dot else layout(dot_text, args.dot_timeout)
             first = first or (n, took)
@@ -118,7 +118,6 @@ def main():
                   % (mode, n, len(text) / 1e6, base, took, took / base, took / first[1], n / first[0], hubs,
                      n * (n - 1), len(dot_text) // 1024,
                      "not run" if drawn is None else drawn if isinstance(drawn, str) else "%.1f s" % drawn))
-            del markdown
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.controller_files import read_text, write_text
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import (
-    dot_of, topology_graph, topology_markdown)
+    dot_of, markdown_of, topology_graph)
 
 SPEC = {"infos": {"type": "dict"}, "hosts": {"type": "list", "elements": "str"},
         "var": {"type": "str"}, "dest": {"type": "path", "required": True}}
@@ -41,7 +41,7 @@ class ActionModule(ActionBase):
                 return result
         check = self._task.check_mode
         graph = topology_graph(infos)
-        texts = {"topology.dot": dot_of(graph), "topology.md": topology_markdown(infos, graph)}
+        texts = {"topology.dot": dot_of(graph), "topology.md": markdown_of(graph)}
         written, diffs = [], []
         for name, text in texts.items():
             path = os.path.join(dest, name)

@@ -28,15 +28,22 @@ class _Networks:
 
     def holder(self, address, not_on):
         """(node id, host) of the network on a host other than ``not_on`` that holds ``address``, or None."""
-        for node_id, host in self.by_text.get(address, ()):  # a fleet's route is to another host's subnet as is
-            if host != not_on:
-                return node_id, host
-        target = ipaddress.ip_network(address, strict=False)
-        for prefix in range(target.prefixlen, -1, -1):
-            for node_id, host in self.by_subnet.get(target.supernet(new_prefix=prefix), ()):
-                if host != not_on:
-                    return node_id, host
-        return None
+        found = _elsewhere(self.by_text.get(address), not_on)  # a fleet's route: another host's subnet as written
+        if found is None:
+            target = ipaddress.ip_network(address, strict=False)
+            for prefix in range(target.prefixlen, -1, -1):
+                found = _elsewhere(self.by_subnet.get(target.supernet(new_prefix=prefix)), not_on)
+                if found is not None:
+                    break
+        return found
+
+
+def _elsewhere(holders, not_on):
+    """The first of ``holders`` ([(node id, host)] or None) on a host other than ``not_on``."""
+    for node_id, host in holders or ():
+        if host != not_on:
+            return node_id, host
+    return None
 
 
 def _names(hosts, most=3):
@@ -309,9 +316,14 @@ def mermaid_of(graph):
     return "\n".join(lines) + "\n"
 
 
-def topology_markdown(infos, graph=None):
-    """topology.md: a Mermaid flowchart in Markdown, the hosts named above it (``graph``: topology_graph's
-    of ``infos``, when the caller has it)."""
+def topology_markdown(infos):
+    """topology.md: a Mermaid flowchart in Markdown, the hosts named above it."""
+    return markdown_of(topology_graph(infos))
+
+
+def markdown_of(graph):
+    """topology_markdown of a graph topology_graph made (its hosts: the nodes of kind host)."""
+    hosts = sorted(n["host"] for n in graph["nodes"] if n["kind"] == "host")
     return ("# nsbridge topology\n\nHosts: %s. Made by `playbooks/topology.yml` from\n"
             "`nsbridge.network.network_info`; the same picture as `topology.svg`.\n\n```mermaid\n%s\n```\n"
-            % (", ".join(sorted(infos)), mermaid_of(graph or topology_graph(infos)).strip()))
+            % (", ".join(hosts), mermaid_of(graph).strip()))
