@@ -6,7 +6,8 @@ per host). The input is O(hosts) a host, O(hosts^2) in all; the picture draws ea
 one hub node (O(hosts) edges, where a full mesh is O(hosts^2), which Graphviz cannot lay out past ~10
 hosts). Times the graph with its DOT and Markdown texts (what the topology action computes) and Graphviz's
 layout of the DOT, against a baseline in the same run: json.dumps of the same input, reading it once.
-Prints the ratios and how each grows from the smallest size; asserts nothing.
+A picture past LAYOUT_BOUND nodes bounds dot's layout passes; it is laid out unbounded too, in the same
+run, to show what the bound saves. Prints the ratios and how each grows from the smallest size; asserts nothing.
 
     .venv/bin/python bench/topology.py [--sizes 10,100,300,1000] [--no-dot]
 """
@@ -26,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import (  # noqa: E402
-    dot_of, markdown_of, topology_graph)
+    BOUNDED_LAYOUT, dot_of, markdown_of, topology_graph)
 
 CONTAINERS = 10
 
@@ -96,6 +97,10 @@ def layout(dot_text, timeout):
         return time.perf_counter() - start if proc.returncode == 0 else "failed (exit %d)" % proc.returncode
 
 
+def seconds(drawn, none):
+    return none if drawn is None else drawn if isinstance(drawn, str) else "%.1f s" % drawn
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,300,1000")
@@ -112,12 +117,15 @@ def main():
             took, (graph, dot_text, _markdown) = timed(picture, infos)
             hubs = sum(1 for e in graph["edges"] if e["src"].startswith("fleet/") or e["dst"].startswith("fleet/"))
             drawn = None if args.no_dot else layout(dot_text, args.dot_timeout)
+            # the same picture without the layout bound a big one gets (dot's own limits): the bound's gain
+            unbounded = layout(dot_text.replace(BOUNDED_LAYOUT, ""), args.dot_timeout) \
+                if BOUNDED_LAYOUT in dot_text and drawn is not None else None
             first = first or (n, took)
             print("  %-6s %5d hosts: input %6.1f MB, json.dumps %6.3f s; graph + DOT + Markdown %6.3f s (x%.1f the "
-                  "baseline; x%.1f for x%.0f hosts); %d links between hosts drawn (a mesh: %d); DOT %d KB; dot -Tsvg %s"
+                  "baseline; x%.1f for x%.0f hosts); %d links between hosts drawn (a mesh: %d); DOT %d KB; dot -Tsvg %s%s"
                   % (mode, n, len(text) / 1e6, base, took, took / base, took / first[1], n / first[0], hubs,
-                     n * (n - 1), len(dot_text) // 1024,
-                     "not run" if drawn is None else drawn if isinstance(drawn, str) else "%.1f s" % drawn))
+                     n * (n - 1), len(dot_text) // 1024, seconds(drawn, "not run"),
+                     "" if unbounded is None else " (bounded layout; unbounded %s)" % seconds(unbounded, "")))
 
 
 if __name__ == "__main__":

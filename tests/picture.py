@@ -9,6 +9,60 @@ import xml.etree.ElementTree as ET
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+def network_info(n, mode, hosts=(1, 2)):
+    """Fleet host ``n`` of ``hosts`` (routed or vxlan ``mode``) as network_info reports it: the fleet network,
+    a web container with a published port (both families), a container with no network but a veth to the
+    host, and the fleet's links."""
+    sub, sub6 = "10.200.%d.0/24" % n, "fd00:200:0:%d::/64" % n
+    others = [m for m in hosts if m != n]
+    info = {
+        "schema": 1,
+        "networks": [{"name": "nsb-fleet", "managed": True, "addresses": [], "subnets": [sub, sub6], "mtu": 1450,
+                      "mac": "02:00:00:00:00:0%d" % n, "up": True, "ports": ["vweb"]}],
+        "containers": [
+            {"name": "web", "managed": True, "routes": [],
+             "interfaces": [{"name": "eth0", "kind": "veth", "mac": "02:42:0a:c8:%02x:0a" % n, "mtu": 1450, "up": True,
+                             "addresses": ["10.200.%d.10/24" % n, "fd00:200:0:%d::10/64" % n],
+                             "host_peer": "vweb", "bridge": "nsb-fleet"}],
+             "workloads": [{"name": "web", "pid": 1000 + n, "alive": True, "command": "python3 -m http.server"}]},
+            {"name": "probe", "managed": True, "routes": [], "workloads": [],
+             "interfaces": [{"name": "eth0", "kind": "veth", "mac": "02:00:00:00:01:0%d" % n, "mtu": 1500,
+                             "up": True, "addresses": ["192.0.2.%d/31" % n], "host_peer": "vprobe", "bridge": None}]},
+        ],
+        "published": [
+            {"backend": "nftables", "family": 4, "protocol": "tcp", "host_ip": None, "host_port": 8080,
+             "destination": "10.200.%d.10" % n, "destination_port": 8000, "connections": 3, "id": "abc", "rules": 6,
+             "complete": True, "families": [4], "scope": "publish:tcp:*:8080"},
+            {"backend": "nftables", "family": 6, "protocol": "tcp", "host_ip": None, "host_port": 8080,
+             "destination": "fd00:200:0:%d::10" % n, "destination_port": 8000, "connections": 0, "id": "abd",
+             "rules": 5, "complete": True, "families": [6], "scope": "publish:tcp:[::]:8080"},
+            {"backend": "nftables", "family": 4, "protocol": "udp", "host_ip": "198.51.100.%d" % n, "host_port": "53-54",
+             "destination": "10.9.9.9", "destination_port": 53, "connections": 0, "id": "abe", "rules": 3,
+             "complete": True, "families": [4], "scope": "publish:udp:198.51.100.%d:53-54" % n},
+        ],
+        "masquerades": [{"backend": "nftables", "source": sub, "nat": True, "id": "m1", "rules": 4, "complete": True,
+                         "families": [4], "scope": "masq:" + sub},
+                        {"backend": "nftables", "source": sub6, "nat": False, "id": "m2", "rules": 3,
+                         "complete": True, "families": [6], "scope": "masq:" + sub6},
+                        {"backend": "iptables", "source": "172.31.0.0/16", "nat": True, "id": "m3", "rules": 1,
+                         "complete": True, "families": [4], "scope": "masq:172.31.0.0/16"}],
+        "isolation": [{"backend": "nftables", "bridge": "nsb-fleet", "id": "i1", "rules": 2, "complete": True,
+                       "families": [4, 6], "scope": "isolate:nsb-fleet"}],
+        "routes": [], "vxlan": [],
+    }
+    if mode == "routed":
+        info["routes"] = [{"dst": "10.200.%d.0/24" % m, "via": "192.168.78.1%d" % m, "dev": "eth0", "metric": 0,
+                           "family": 4} for m in others]
+        info["routes"].append({"dst": "10.77.0.0/16", "via": "192.168.78.1", "dev": "eth0", "metric": 0, "family": 4})
+    else:
+        info["vxlan"] = [{"name": "nsb-vx", "vni": 1, "local": "192.168.78.1%d" % n, "port": 4789, "dev": None,
+                          "mtu": 1450, "mac": "02:6e:00:00:00:0%d" % n, "addresses": ["10.200.%d.0/32" % n],
+                          "peers": [{"underlay": "192.168.78.1%d" % m, "mac": "02:6e:00:00:00:0%d" % m,
+                                     "addresses": ["10.200.%d.0" % m]} for m in others]
+                          + [{"underlay": "192.168.78.99", "mac": "02:6e:00:00:00:99", "addresses": ["10.200.99.0"]}]}]
+    return info
+
+
 def expected(infos):
     """(node ids, edges as (src, dst)) the picture of ``infos`` ({host: network_info}) must have, and
     nothing else: every host, network, container, published port and VXLAN device, each container's

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.controller_files import read_text, write_text
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import (
-    dot_of, markdown_of, topology_graph)
+    dot_of, markdown_of, svg_of, topology_graph)
 
 SPEC = {"infos": {"type": "dict"}, "hosts": {"type": "list", "elements": "str"},
         "var": {"type": "str"}, "dest": {"type": "path", "required": True}}
@@ -42,35 +41,38 @@ class ActionModule(ActionBase):
         check = self._task.check_mode
         graph = topology_graph(infos)
         texts = {"topology.dot": dot_of(graph), "topology.md": markdown_of(graph)}
-        written, diffs = [], []
-        for name, text in texts.items():
-            path = os.path.join(dest, name)
-            before = read_text(path)
-            if before != text:
-                written.append(path)
-                diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": text})
-        svg = os.path.join(dest, "topology.svg")
+        source, svg = os.path.join(dest, "topology.dot"), os.path.join(dest, "topology.svg")
+        before = {name: read_text(os.path.join(dest, name)) for name in texts}
+        # the DOT the SVG was laid out from may be the unranked one (svg_of): unchanged too
+        if before["topology.dot"] not in (None, texts["topology.dot"]) and before["topology.dot"] == dot_of(graph, True):
+            texts["topology.dot"] = before["topology.dot"]
+        written = [os.path.join(dest, name) for name, text in texts.items() if before[name] != text]
         dot = shutil.which("dot")
-        render = dot is not None and (os.path.join(dest, "topology.dot") in written or not os.path.exists(svg))
+        render = dot is not None and (source in written or not os.path.exists(svg))
         if render:
             written.append(svg)
         if not check:
             os.makedirs(dest, mode=0o755, exist_ok=True)
+            drawn = said = None
+            if render:
+                texts["topology.dot"], drawn, said = svg_of(graph, dot)
+                if texts["topology.dot"] != before["topology.dot"] and source not in written:
+                    written.insert(0, source)
             for name, text in texts.items():
                 if os.path.join(dest, name) in written:
                     write_text(os.path.join(dest, name), text)
-            if render:
-                proc = subprocess.run([dot, "-Tsvg", "-o", svg, os.path.join(dest, "topology.dot")],
-                                      capture_output=True, text=True, check=False)
-                if proc.returncode != 0:
-                    source = os.path.join(dest, "topology.dot")
-                    result.update(failed=True, msg="dot -Tsvg failed on %s: %s" % (source, proc.stderr.strip()))
-                    return result
+            if said is not None:
+                result.update(failed=True, msg="dot -Tsvg failed on %s: %s" % (source, said))
+                return result
+            if drawn is not None:
+                write_text(svg, drawn)
         has_svg = os.path.exists(svg) or (check and render)
         result.update(changed=bool(written), written=written, svg=has_svg,
                       files=[os.path.join(dest, n) for n in sorted(texts)] + ([svg] if has_svg else []))
-        if self._task.diff and diffs:
-            result["diff"] = diffs
+        if self._task.diff and written:
+            result["diff"] = [{"before_header": path, "after_header": path, "before": before[name] or "",
+                               "after": texts[name]}
+                              for name, path in ((n, os.path.join(dest, n)) for n in texts) if path in written]
         return result
 
     @staticmethod

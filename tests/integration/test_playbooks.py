@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT
-from picture import expected, from_svg
+from picture import expected, from_svg, network_info
 
 
 def playbook(sandbox, name, extra, *flags):
@@ -188,6 +188,29 @@ def test_an_image_needs_a_runtime_that_joins_namespaces(sandbox):
     proc, _changed, failed = playbook(sandbox, "site.yml", extra)
     assert failed == 1 and "nsbridge_container_runtime: 'docker' cannot start a container inside" in proc.stdout
     assert sorted(sandbox.namespaces()) == [sandbox.host], "nothing was made"
+
+
+def test_a_picture_graphviz_cannot_rank_is_drawn_once_and_then_left_alone(sandbox):
+    """148 fleet hosts, a picture Debian 12's dot fails to rank ("trouble in init_rank"): the action lays it
+    out with the links between hosts unranked, writes that DOT as the SVG's source, and a re-run changes
+    nothing (the DOT it wrote is the one it would write)."""
+    os.makedirs(sandbox.files, exist_ok=True)
+    members = range(1, 149)
+    infos = {"h%d" % n: network_info(n, "routed", members) for n in members}
+    dest, play = os.path.join(sandbox.files, "pic"), os.path.join(sandbox.files, "play.yml")
+    pictured = os.path.join(sandbox.files, "infos.json")
+    with open(pictured, "w", encoding="utf-8") as f:
+        json.dump({"pictured": infos}, f)
+    with open(play, "w", encoding="utf-8") as f:
+        json.dump([{"hosts": "all", "gather_facts": False, "tasks": [
+            {"name": "Draw", "nsbridge.network.topology": {"infos": "{{ pictured }}", "dest": dest}}]}], f)
+    proc, changed, failed = sandbox.playbook(play, {}, "-e", "@" + pictured)
+    assert (changed, failed) == (1, 0), proc.stdout[-2000:]
+    with open(os.path.join(dest, "topology.dot"), encoding="utf-8") as f:
+        assert "constraint=false" in f.read()
+    assert from_svg(os.path.join(dest, "topology.svg")) == expected(infos)
+    proc, changed, failed = sandbox.playbook(play, {}, "-e", "@" + pictured)
+    assert (changed, failed) == (0, 0), proc.stdout[-2000:]
 
 
 def test_the_picture_reads_each_hosts_registered_result_and_names_a_host_without_one(sandbox):

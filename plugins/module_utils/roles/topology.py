@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: nsbridge contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A picture of what network_info found on the hosts: the graph, Graphviz's DOT, a Mermaid diagram and
-the Markdown page around it.  Controller side, no host touched; the topology_* filters and the
-topology action (playbooks/topology.yml) call it.  Imports nothing of nsbridge."""
+"""A picture of what network_info found on the hosts: the graph, Graphviz's DOT and its SVG (svg_of runs
+dot), a Mermaid diagram and the Markdown page around it.  Controller side, no host touched; the topology_*
+filters and the topology action (playbooks/topology.yml) call it.  Imports nothing of nsbridge."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import subprocess
 
 
 def _ip(address):
@@ -242,9 +243,20 @@ def topology_dot(infos):
     return dot_of(topology_graph(infos))
 
 
-def dot_of(graph):
-    """topology_dot of a graph topology_graph made."""
-    lines = ["digraph nsbridge {", '  graph [rankdir=LR, newrank=true, fontname="Helvetica", label="nsbridge topology"];',
+# Past this many nodes (a fleet of ~170 hosts of 10 containers) Graphviz's dot is told to bound its two slow
+# passes, crossing minimisation (mclimit) and network simplex (nslimit, nslimit1), as its documentation
+# allows: unbounded, 1,000 such hosts took 79-108 s to lay out, bounded 23-29 s (bench/topology.py); at 300
+# hosts the crossings left were the same. Smaller pictures keep dot's own, best-balanced layout.
+LAYOUT_BOUND = 2000
+BOUNDED_LAYOUT = "mclimit=0.1, nslimit=0.1, nslimit1=0.1, "
+
+
+def dot_of(graph, unranked=False):
+    """topology_dot of a graph topology_graph made. ``unranked``: the links between hosts (and to the fleet's
+    hubs) do not rank the nodes they join (constraint=false), the layout left when dot's ranking fails (svg_of)."""
+    bounded = BOUNDED_LAYOUT if len(graph["nodes"]) > LAYOUT_BOUND else ""
+    lines = ["digraph nsbridge {",
+             '  graph [rankdir=LR, newrank=true, %sfontname="Helvetica", label="nsbridge topology"];' % bounded,
              '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=9];']
     by_host = _by_host(graph)
     for i, host in enumerate(h for h in by_host if h):
@@ -253,15 +265,38 @@ def dot_of(graph):
         lines.extend(_dot_node(n) for n in by_host[host])
         lines.append("  }")
     lines.extend(_dot_node(n) for n in by_host.get("", ()))
+    host_of = {n["id"]: n["host"] for n in graph["nodes"]} if unranked else {}
     for e in graph["edges"]:
         attrs = ['label="%s"' % _dot_text(e["label"])]
         if e["kind"] in _STYLES:
             attrs.append("style=%s" % _STYLES[e["kind"]])
         if e["kind"] in ("attached", "veth", "vxlan-device", "lablink", "labvxlan"):
             attrs.append("dir=none")
+        if unranked and host_of[e["src"]] != host_of[e["dst"]]:
+            attrs.append("constraint=false")
         lines.append('  "%s" -> "%s" [%s];' % (_dot_text(e["src"]), _dot_text(e["dst"]), ", ".join(attrs)))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def svg_of(graph, dot="dot"):
+    """(DOT, SVG, None) or (DOT, None, what dot said): Graphviz's picture and the DOT it was laid out from.
+    dot's ranking of many clusters joined by edges fails on some graphs ("trouble in init_rank", a
+    long-standing Graphviz bug; 148 fleet hosts with a container wired to each host hit it in Debian 12's
+    2.43): the same picture with the links between hosts left out of the ranking is laid out instead."""
+    said = ""
+    for unranked in (False, True):
+        text = dot_of(graph, unranked)
+        proc = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            return text, proc.stdout, None
+        said = said or _first_lines(proc.stderr)
+    return dot_of(graph), None, said
+
+
+def _first_lines(text, keep=3):
+    lines = text.strip().splitlines()
+    return "\n".join(lines[:keep]) + ("\n(%d more lines)" % (len(lines) - keep) if len(lines) > keep else "")
 
 
 _MERMAID_SHAPES = {"host": ("[[", "]]"), "network": ("([", "])"), "container": ("[", "]"), "port": (">", "]"),
