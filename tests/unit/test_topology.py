@@ -6,8 +6,9 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                ".collections"))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(TESTS)
+sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import (  # noqa: E402
     BOUNDED_LAYOUT, LAYOUT_BOUND, dot_of, mermaid_ids, svg_of, topology_dot, topology_graph, topology_mermaid)
@@ -93,6 +94,20 @@ def test_a_big_fleet_is_laid_out_bounded_and_past_graphvizs_ranking_bug(tmp_path
     assert said is None and "constraint=false" not in text and BOUNDED_LAYOUT not in text
     (tmp_path / "t.svg").write_text(svg)
     assert from_svg(str(tmp_path / "t.svg")) == expected(fleet("routed"))
+
+
+def test_graphviz_is_given_and_gives_utf8_under_any_locale():
+    """An inventory name need not be ASCII; dot's pipes are UTF-8 even under a C locale (Python's own
+    encoding there is ASCII when locale coercion and UTF-8 mode are off)."""
+    code = ("import sys; sys.path[:0] = %r\n"
+            "from picture import network_info\n"
+            "from ansible_collections.nsbridge.network.plugins.module_utils.roles.topology import (svg_of,\n"
+            "    topology_graph)\n"
+            "text, svg, said = svg_of(topology_graph({'h\\u00e9': network_info(1, 'routed')}))\n"
+            "assert said is None and 'h\\u00e9' in svg, said\n" % [TESTS, os.path.join(ROOT, ".collections")])
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_labels_say_what_each_thing_is():

@@ -287,7 +287,8 @@ def svg_of(graph, dot="dot"):
     said = ""
     for unranked in (False, True):
         text = dot_of(graph, unranked)
-        proc = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, check=False)
+        proc = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, encoding="utf-8", errors="replace",
+                              check=False)
         if proc.returncode == 0:
             return text, proc.stdout, None
         said = said or _first_lines(proc.stderr)
