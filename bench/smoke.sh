@@ -25,7 +25,7 @@ smoke fleet_plan --sizes 10,50
 smoke fleet_play --sizes 2,4
 smoke fleet_dataplane -n 5
 smoke lab -n 4 --links 6
-smoke topology --sizes 3,10
+smoke topology --sizes 3,10 --lab-sizes 3,10
 # every bench has a line above: a new one without a smoke run is a failure too
 for f in bench/*.py; do
   name=$(basename "$f" .py)

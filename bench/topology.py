@@ -7,9 +7,11 @@ one hub node (O(hosts) edges, where a full mesh is O(hosts^2), which Graphviz ca
 hosts). Times the graph with its DOT and Markdown texts (what the topology action computes) and Graphviz's
 layout of the DOT, against a baseline in the same run: json.dumps of the same input, reading it once.
 A picture past LAYOUT_BOUND nodes bounds dot's layout passes; it is laid out unbounded too, in the same
-run, to show what the bound saves. Prints the ratios and how each grows from the smallest size; asserts nothing.
+run, to show what the bound saves. Last, a lab ring across 10 to 70 hosts, laid out as drawn (its tunnels
+do not rank their ends) and with the tunnels ranking them. Prints the ratios and how each grows from the
+smallest size; asserts nothing.
 
-    .venv/bin/python bench/topology.py [--sizes 10,100,300,1000] [--no-dot]
+    .venv/bin/python bench/topology.py [--sizes 10,100,300,1000] [--lab-sizes 10,30,50,70] [--no-dot]
 """
 
 from __future__ import annotations
@@ -69,6 +71,22 @@ def host(n, hosts, mode):
     return info
 
 
+def lab_host(n, hosts, size=5):
+    """Host ``n``'s part of a lab ring across ``hosts`` hosts: ``size`` nodes in a chain of veth links, its
+    last node tunnelled to the next host's first (VNI n), its first to the previous host's last."""
+    nodes = ["r%d-%d" % (n, i) for i in range(size)]
+    links = [{"kind": "veth", "ends": ["%s:eth1" % a, "%s:eth2" % b], "up": True} for a, b in zip(nodes, nodes[1:])]
+    links.append({"kind": "tunnel", "ends": [nodes[-1] + ":eth3"], "vni": 5000 + n,
+                  "remotes": [underlay((n + 1) % hosts)], "up": True})
+    links.append({"kind": "tunnel", "ends": [nodes[0] + ":eth3"], "vni": 5000 + (n - 1) % hosts,
+                  "remotes": [underlay((n - 1) % hosts)], "up": True})
+    return {"schema": 1, "networks": [], "published": [], "masquerades": [], "isolation": [], "routes": [],
+            "vxlan": [], "containers": [{"name": r, "managed": True, "routes": [], "workloads": [], "interfaces": []}
+                                        for r in nodes],
+            "labs": [{"name": "ring", "project": "default", "nodes": nodes, "switches": [], "links": links,
+                      "impairments": []}]}
+
+
 def timed(fn, *args):
     start = time.perf_counter()
     out = fn(*args)
@@ -104,6 +122,7 @@ def seconds(drawn, none):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,300,1000")
+    parser.add_argument("--lab-sizes", default="10,30,50,70", help="hosts the lab ring spans")
     parser.add_argument("--no-dot", action="store_true", help="without Graphviz's layout")
     parser.add_argument("--dot-timeout", type=int, default=600)
     args = parser.parse_args()
@@ -126,6 +145,15 @@ def main():
                   % (mode, n, len(text) / 1e6, base, took, took / base, took / first[1], n / first[0], hubs,
                      n * (n - 1), len(dot_text) // 1024, seconds(drawn, "not run"),
                      "" if unbounded is None else " (bounded layout; unbounded %s)" % seconds(unbounded, "")))
+
+    print("a lab ring across hosts: 5 nodes a host, each host's last node tunnelled to the next host's first")
+    for n in [int(size) for size in args.lab_sizes.split(",")]:
+        dot_text = dot_of(topology_graph({"h%04d" % i: lab_host(i, n) for i in range(n)}))
+        drawn = None if args.no_dot else layout(dot_text, args.dot_timeout)
+        # the same picture with the tunnels ranking their ends (as before): a staircase n hosts wide
+        ranked = None if args.no_dot else layout(dot_text.replace(", constraint=false", ""), args.dot_timeout)
+        print("  %5d hosts: dot -Tsvg %s (tunnels unranked); %s with the tunnels ranked"
+              % (n, seconds(drawn, "not run"), seconds(ranked, "not run")))
 
 
 if __name__ == "__main__":

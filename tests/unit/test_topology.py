@@ -168,3 +168,6 @@ def test_a_lab_across_two_hosts_is_drawn_with_its_links():
     assert edges[("h1/lan/lab-seg", "h2/lan/lab-seg", "labvxlan")] == "vni 1048700"
     assert edges[("h1/ctr/r1", "h1/lan/lab-seg", "attached")] == "eth3"
     assert 'subgraph "cluster_1"' in topology_dot(infos) and "-.-" in topology_mermaid(infos)
+    tunnels = [line for line in topology_dot(infos).splitlines() if "vni 10487" in line or "vni 10486" in line]
+    assert len(tunnels) == 2 and all("constraint=false" in line for line in tunnels), \
+        "a tunnel does not rank its ends (a lab across many hosts would be a staircase)"
