@@ -219,6 +219,10 @@ _SHAPES = {"host": "box3d", "network": "ellipse", "container": "box", "port": "c
            "masquerade": "note", "destination": "plaintext", "route": "plaintext", "peer": "plaintext",
            "node": "box", "segment": "ellipse", "fleet": "doubleoctagon"}
 _STYLES = {"route": "dashed", "vxlan": "dashed", "labvxlan": "dashed", "publish": "bold"}
+_UNDIRECTED = {"attached", "veth", "vxlan-device", "lablink", "labvxlan"}
+# a lab's tunnel never ranks its ends: each host's part of the lab keeps its shape, and a lab across N hosts is
+# not a staircase N hosts wide (a ring over 100 hosts took dot ~35 s, 0.1 s unranked)
+_UNRANKED = {"labvxlan"}
 
 
 def _dot_text(text):
@@ -271,11 +275,9 @@ def dot_of(graph, unranked=False):
         attrs = ['label="%s"' % _dot_text(e["label"])]
         if e["kind"] in _STYLES:
             attrs.append("style=%s" % _STYLES[e["kind"]])
-        if e["kind"] in ("attached", "veth", "vxlan-device", "lablink", "labvxlan"):
+        if e["kind"] in _UNDIRECTED:
             attrs.append("dir=none")
-        # a lab's tunnel never ranks its ends: each host's part of the lab keeps its shape, and a lab across N
-        # hosts is not a staircase N hosts wide (a ring over 100 hosts took dot ~35 s, 0.1 s unranked)
-        if e["kind"] == "labvxlan" or (unranked and host_of[e["src"]] != host_of[e["dst"]]):
+        if e["kind"] in _UNRANKED or (unranked and host_of[e["src"]] != host_of[e["dst"]]):
             attrs.append("constraint=false")
         lines.append('  "%s" -> "%s" [%s];' % (_dot_text(e["src"]), _dot_text(e["dst"]), ", ".join(attrs)))
     lines.append("}")
@@ -287,15 +289,16 @@ def svg_of(graph, dot="dot"):
     dot's ranking of many clusters joined by edges fails on some graphs ("trouble in init_rank", a
     long-standing Graphviz bug; 148 fleet hosts with a container wired to each host hit it in Debian 12's
     2.43): the same picture with the links between hosts left out of the ranking is laid out instead."""
-    said = ""
+    tried = []
     for unranked in (False, True):
         text = dot_of(graph, unranked)
         proc = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, encoding="utf-8", errors="replace",
                               check=False)
         if proc.returncode == 0:
             return text, proc.stdout, None
-        said = said or _first_lines(proc.stderr)
-    return dot_of(graph), None, said
+        tried.append((text, proc.stderr))
+    plain, said = tried[0]
+    return plain, None, _first_lines(said)
 
 
 def _first_lines(text, keep=3):
@@ -349,7 +352,7 @@ def mermaid_of(graph):
     lines.extend(_mermaid_node(n, ids) for n in by_host.get("", ()))
     for e in graph["edges"]:
         arrow = "-.->" if e["kind"] in ("route", "vxlan") else "-.-" if e["kind"] == "labvxlan" \
-            else "---" if e["kind"] in ("attached", "veth", "vxlan-device", "lablink") else "==>"
+            else "---" if e["kind"] in _UNDIRECTED else "==>"
         label = '|"%s"|' % _mermaid_text(e["label"]) if e["label"] else ""
         lines.append("  %s %s%s %s" % (ids[e["src"]], arrow, label, ids[e["dst"]]))
     return "\n".join(lines) + "\n"
