@@ -19,6 +19,11 @@ description:
   - C(resolv.conf) names the host's upstream resolvers - the first file of I(upstream_from) that names a
     nameserver a namespace can reach. A loopback stub (systemd-resolved's 127.0.0.53, a local dnsmasq) cannot be
     reached from a namespace, so C(/run/systemd/resolve/resolv.conf) is read next; with none, the run warns.
+  - A namespace shares the host's hostname, so the hosts file names it last, as Docker names a container's
+    hostname - at the namespace's own addresses (those of the entries that name the namespace, one of each
+    family), else at 127.0.1.1 - unless an entry names it already. Without it, a program that resolves its own
+    host name as it starts (C(python3 -m http.server), Java's C(InetAddress.getLocalHost)) asks the upstream
+    resolver and waits for its answer.
 options:
   netns:
     description: The namespace (its folder C(/etc/netns/NETNS)). Required unless I(namespaces) is given.

@@ -9,11 +9,13 @@ daemon: through the roles, both firewall backends, proven by lookups and traffic
 
 import json
 import os
+import socket
 import subprocess
 
 import pytest
 
 from conftest import HELPERS, warning_text
+from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink
 from test_prune import ECHO, outside, play
 
 IMAGE = "localhost/nsb-busybox:latest"
@@ -88,6 +90,13 @@ def test_containers_talk_by_name_on_several_networks(sandbox, backend):
             assert lookup(box, proxy, "api", family) == [address(box, app, "eth0", family)], "the alias"
         assert lookup(box, proxy, "api.front") == lookup(box, proxy, "%s.front" % app) != []
         assert lookup(box, proxy, "%s.back" % db, 4) == ["10.82.0.20"] and lookup(box, proxy, "%s.back" % app) == []
+        # the host's name, which every container shares: found in the hosts file, at the container's own
+        # address (vault's resolves nothing else: an internal network has no resolver)
+        hostname = socket.gethostname()
+        assert lookup(box, db, hostname, 4) == ["10.82.0.20"]
+        assert lookup(box, db, hostname, 6) == [address(box, db, "eth0", 6)]
+        assert lookup(box, vault, hostname) == [address(box, vault, "eth0", 4)]
+        assert lookup(box, proxy, hostname, 4)[0] in (address(box, proxy, "eth0", 4), address(box, proxy, "eth1", 4))
         # app shares no network with db: it neither resolves nor reaches it
         assert lookup(box, app, db) == [] and box.fetch(app, "10.82.0.20", 8000) is None
         # the default route follows gw_priority (back), and so do the published port and the host's name
@@ -145,6 +154,8 @@ def test_containers_talk_by_name_on_several_networks(sandbox, backend):
 def test_names_module_writes_in_place_and_only_its_own(sandbox):
     box = sandbox
     ns = box.name("n1")
+    for name in (ns, box.name("m2")):  # namespaces to look names up in (the module writes only files)
+        netlink.Kernel.create_netns(name)
     hosts = [{"address": "10.9.0.2", "names": ["a", "a.net"]}, {"address": "fd00:9::2", "names": ["a"]}]
     first = box.run("names", netns=ns, hosts=hosts, resolv="none", diff=True)
     assert first["changed"] and not first.get("failed"), first
@@ -153,6 +164,10 @@ def test_names_module_writes_in_place_and_only_its_own(sandbox):
     with open(path) as f:
         text = f.read()
     assert text.startswith("# nsbridge") and "10.9.0.2\ta a.net\n" in text and "fd00:9::2\ta\n" in text
+    # the host's name (a namespace shares it): no entry names the namespace, so at 127.0.1.1, and found
+    # there, not asked of a resolver
+    assert text.endswith("127.0.1.1\t%s\n" % socket.gethostname())
+    assert lookup(box, ns, socket.gethostname()) == ["127.0.1.1"]
     assert box.run("names", netns=ns, hosts=hosts, resolv="none")["changed"] is False
     box.run("names", netns=ns, hosts=hosts[:1], resolv="none")
     assert os.stat(path).st_ino == inode, "written in place, never renamed over"
@@ -168,9 +183,11 @@ def test_names_module_writes_in_place_and_only_its_own(sandbox):
     assert gone["changed"] and not os.path.exists("/etc/netns/%s" % ns)
     # several namespaces in one call, each its own entries and the shared lists it includes
     two = box.run("names", upstream_from=[os.path.join(box.files, "none")],
-                  shared={"front": [{"address": "10.9.1.1", "names": ["x"]}]},
+                  shared={"front": [{"address": "10.9.1.1", "names": ["x"]}],
+                          "own": [{"address": "10.9.1.9", "names": [box.name("m1")]},
+                                  {"address": "fd00:9::9", "names": [box.name("m1")]}]},
                   namespaces=[{"netns": box.name("m1"), "hosts": [{"address": "10.9.2.1", "names": ["one"]}],
-                               "include": ["front"]},
+                               "include": ["front", "own"]},
                               {"netns": box.name("m2"), "hosts": [{"address": "10.9.2.2", "names": ["two"]}]}])
     assert two["changed"] and not two.get("failed"), two
     with open("/etc/netns/%s/hosts" % box.name("m1")) as f:
@@ -179,6 +196,13 @@ def test_names_module_writes_in_place_and_only_its_own(sandbox):
         second = f.read()
     assert "\tone\n" in first and "10.9.1.1\tx\n" in first and "\ttwo\n" not in first
     assert "\ttwo\n" in second and "\tone\n" not in second and "10.9.1.1" not in second
+    # an entry names m1: the host's name is at m1's own addresses, one of each family (as Docker's hostname)
+    hostname = socket.gethostname()
+    assert first.endswith("10.9.1.9\t%s\nfd00:9::9\t%s\n" % (hostname, hostname)) and "127.0.1.1" not in first
+    # a namespace whose entries name the host's name already keeps theirs
+    named = box.run("names", netns=box.name("m2"), upstream_from=[os.path.join(box.files, "none")],
+                    hosts=[{"address": "10.9.2.2", "names": ["two", hostname]}])
+    assert named["changed"] and lookup(box, box.name("m2"), hostname) == ["10.9.2.2"]
     box.run("names", state="absent", namespaces=[{"netns": box.name("m1")}, {"netns": box.name("m2")}])
     empty = box.run("names", netns=box.name("n3"), upstream_from=[os.path.join(box.files, "none")])
     assert "no upstream resolver found" in warning_text(empty)

@@ -15,6 +15,13 @@ dnsmasq cannot be reached from a namespace; ``/run/systemd/resolve/resolv.conf``
 systemd-resolved forwards to), with its ``search`` and ``options``.  ``resolv: none`` names none (an
 internal network's containers, as Docker since CVE-2024-29018).  Every file starts with a mark line
 naming nsbridge (and the project), and only a marked file is ever changed or removed.
+
+A namespace shares the host's hostname (it has no UTS namespace of its own), so ``hosts`` names it too,
+as Docker names a container's hostname: at the namespace's own addresses (those of the entries that
+name the namespace, as the roles' entries for a container do), else at 127.0.1.1 (as Debian names a
+host).  Without it a program that resolves its own host name at start (``python3 -m http.server``,
+Java's ``getLocalHost``, an MTA) asks the upstream resolver, and waits for it (5 s where it does not
+answer).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import socket
 
 from ..common import validate
 from ..common.errors import ConflictError, ValidationError
@@ -46,6 +54,8 @@ UPSTREAM_FROM = ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"]
 ROOT = "/etc/netns"
 MARK = "# nsbridge"
 LOCALHOST = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+LOCAL_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
+HOSTNAME_ADDRESS = "127.0.1.1"  # where a namespace that has no address of its own finds the host's name
 
 
 def _mark(project, digest):
@@ -106,9 +116,12 @@ def upstream(paths):
         % ", ".join(paths)
 
 
-def hosts_text(entries):
+def hosts_text(entries, netns=None, hostname=None):
+    """A hosts file: localhost, ``entries``, then ``hostname`` at the addresses of the entries that name
+    ``netns`` (the first of each family), or at 127.0.1.1 -- unless an entry names it already."""
     lines = list(LOCALHOST)
     seen = set()
+    own = {}
     for entry in entries:
         # each name once per family: a later line naming it again would never be read
         six = ":" in entry["address"]
@@ -116,6 +129,11 @@ def hosts_text(entries):
         seen.update((six, n) for n in names)
         if names:
             lines.append("%s\t%s" % (entry["address"], " ".join(names)))
+        if netns in entry["names"]:
+            own.setdefault(six, entry["address"])
+    if hostname and hostname not in LOCAL_NAMES and not {(False, hostname), (True, hostname)} & seen:
+        addresses = [address for _six, address in sorted(own.items())] or [HOSTNAME_ADDRESS]
+        lines.extend("%s\t%s" % (address, hostname) for address in addresses)
     return "\n".join(lines) + "\n"
 
 
@@ -178,6 +196,7 @@ def plan_names(params, ctx):
                                                     isinstance(e.get("names"), list) for e in entries):
             raise ValidationError("must be a list of entries, each an address and its names", "shared." + name)
     shared_digests = {name: _digest(entries) for name, entries in shared.items()}
+    hostname = socket.gethostname()  # every namespace's too: a new one rewrites the hosts files
     found = None
     plans = []
     for path, spec in specs:
@@ -220,10 +239,10 @@ def plan_names(params, ctx):
                                       "%s[%d]" % (field(path, "include"), i))
         # what each file is made from, digested: compared with its first line, so an unchanged file is
         # neither read nor rebuilt
-        digests = {"hosts": _digest(spec["hosts"] or [], [shared_digests[n] for n in spec["include"] or []]),
+        digests = {"hosts": _digest(spec["hosts"] or [], [shared_digests[n] for n in spec["include"] or []], hostname),
                    "resolv.conf": _digest(servers, others, source)}
 
-        content = _content(spec, shared, (servers, others, source), project, digests)
+        content = _content(spec, shared, (servers, others, source), project, digests, hostname)
         steps = [Step("write %s" % files[name], _write_in_place(files[name], lambda n=name, make=content: make(n)))
                  for name in sorted(files) if heads[name][3] != digests[name] or heads[name][2] != project]
         after = owners.tagged({"netns": spec["netns"], "files": sorted(files), "digests": digests,
@@ -235,11 +254,12 @@ def plan_names(params, ctx):
     return Planned(plans)
 
 
-def _content(spec, shared, resolvers, project, digests):
+def _content(spec, shared, resolvers, project, digests, hostname):
     """What writes a namespace's file ``name`` (hosts or resolv.conf), with its mark line."""
     def content(name):
         if name == "hosts":
-            body = hosts_text(list(spec["hosts"] or []) + [e for n in spec["include"] or [] for e in shared[n]])
+            body = hosts_text(list(spec["hosts"] or []) + [e for n in spec["include"] or [] for e in shared[n]],
+                              spec["netns"], hostname)
         else:
             body = resolv_text(*resolvers)
         return _mark(project, digests[name]) + body
