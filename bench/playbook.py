@@ -13,7 +13,10 @@ port, through the roles -- against the peers in the same run.
      above are set against), one and two ``nsbridge.network.apply`` tasks with no calls (two: what any run
      of the two roles costs before doing any work: one module build on the controller, two module
      processes on the host), and the main job's module runs with no work (three apply tasks, no calls, and
-     network_info).
+     network_info); the two apply tasks again under PYTHONUNBUFFERED=1.
+
+Every run is in the environment scripts/site.sh gives ansible-playbook: without PYTHONUNBUFFERED, which
+makes Python read a module's payload from the pipe one byte per read() (~0.2 s a module run here).
 
 Each runs in its own private namespace made for the run (nsenter), on the bundled localhost
 inventory.  Prints wall times and ratios; asserts nothing but that a re-run changed nothing.
@@ -42,10 +45,13 @@ from ansible_collections.nsbridge.network.plugins.module_utils.kernel import net
 SERVER = "busybox httpd -f -p 80 -h /tmp"  # a web server per container, as light as the Docker peer's
 
 
-def run(host, playbook, extra):
+def run(host, playbook, extra, **env):
+    """(seconds, stdout) of one ansible-playbook run in namespace ``host``, in the environment scripts/site.sh
+    gives it (no PYTHONUNBUFFERED), with ``env`` added."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(extra, f)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    env = dict({k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), **env)
     start = time.perf_counter()
     proc = subprocess.run(["nsenter", "--net=/run/netns/" + host, os.path.join(ROOT, ".venv/bin/ansible-playbook"),
                            playbook, "-e", "@" + f.name], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -89,13 +95,17 @@ FLOORS = {
 
 
 def floors(prefix):
-    """{name: median of 3 wall times} of the FLOORS playbooks, in their own namespace."""
+    """{name: median of 3 wall times} of the FLOORS playbooks, in their own namespace; and two apply tasks
+    again under PYTHONUNBUFFERED=1 (what they cost where a shell sets it: Python then reads each module's
+    pipelined payload one byte per read())."""
     out = {}
-    for name, tasks in FLOORS.items():
+    runs = [(name, tasks, {}) for name, tasks in FLOORS.items()]
+    runs.append(("two apply tasks, PYTHONUNBUFFERED=1", applies(2), {"PYTHONUNBUFFERED": "1"}))
+    for name, tasks, env in runs:
         with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
             json.dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}], f)  # JSON is YAML
         try:
-            out[name] = statistics.median(run(prefix + "host", f.name, {})[0] for _attempt in range(3))
+            out[name] = statistics.median(run(prefix + "host", f.name, {}, **env)[0] for _attempt in range(3))
         finally:
             os.unlink(f.name)
     return out
@@ -171,6 +181,8 @@ def main():
           "containers (planning, observing, the summary)"
           % (floor["one task"], floor["one apply task, no calls"], floor["two apply tasks, no calls"],
              again - floor["two apply tasks, no calls"], args.n))
+    print("  (all the above without PYTHONUNBUFFERED, as scripts/site.sh runs; the two apply tasks with "
+          "PYTHONUNBUFFERED=1: %.1f s)" % floor["two apply tasks, PYTHONUNBUFFERED=1"])
     if peer is not None:
         print("  Docker:    docker run x%d %6.1f s                 docker rm -f    %5.1f s" % (args.n, peer[0], peer[1]))
         print("  ratios nsbridge/Docker: build %.2f, teardown %.2f" % (first / peer[0], down / peer[1]))

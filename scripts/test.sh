@@ -6,6 +6,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
+# as in site.sh: without PYTHONUNBUFFERED every module run on a local connection reads its payload in
+# buffered reads, not one byte per read() (~0.2 s a module run); pytest keeps streaming with -u
+unset PYTHONUNBUFFERED
 
 stage() {  # stage NAME COMMAND...: run, print its duration, remember a failure
   local name=$1; shift
@@ -25,7 +28,7 @@ stage "container engines for the tests" bash scripts/engines.sh
 # molecule connection) and community.general: the playbook tests and the fleet need them
 stage "test tools (molecule, testinfra, containers.podman)" \
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-fleet.txt
-stage "unit + integration (pytest)" .venv/bin/python -m pytest tests
+stage "unit + integration (pytest)" .venv/bin/python -u -m pytest tests
 # the collection as Galaxy and its users' linters see it
 stage "ansible-test sanity (Python 3.8-3.13)" bash scripts/sanity.sh
 stage "lint: ansible-lint, antsibull-docs/-changelog, galaxy-importer, ansible-builder" bash scripts/lint.sh
