@@ -41,12 +41,13 @@ class ActionModule(ActionBase):
         check = self._task.check_mode
         graph = topology_graph(infos)
         texts = {"topology.dot": dot_of(graph), "topology.md": markdown_of(graph)}
-        source, svg = os.path.join(dest, "topology.dot"), os.path.join(dest, "topology.svg")
-        before = {name: read_text(os.path.join(dest, name)) for name in texts}
+        paths = {name: os.path.join(dest, name) for name in texts}
+        source, svg = paths["topology.dot"], os.path.join(dest, "topology.svg")
+        before = {name: read_text(path) for name, path in paths.items()}
         # the DOT the SVG was laid out from may be the unranked one (svg_of): unchanged too
         if before["topology.dot"] not in (None, texts["topology.dot"]) and before["topology.dot"] == dot_of(graph, True):
             texts["topology.dot"] = before["topology.dot"]
-        written = [os.path.join(dest, name) for name, text in texts.items() if before[name] != text]
+        written = [paths[name] for name, text in texts.items() if before[name] != text]
         dot = shutil.which("dot")
         render = dot is not None and (source in written or not os.path.exists(svg))
         if render:
@@ -59,8 +60,8 @@ class ActionModule(ActionBase):
                 if texts["topology.dot"] != before["topology.dot"] and source not in written:
                     written.insert(0, source)
             for name, text in texts.items():
-                if os.path.join(dest, name) in written:
-                    write_text(os.path.join(dest, name), text)
+                if paths[name] in written:
+                    write_text(paths[name], text)
             if said is not None:
                 result.update(failed=True, msg="dot -Tsvg failed on %s: %s" % (source, said))
                 return result
@@ -68,11 +69,10 @@ class ActionModule(ActionBase):
                 write_text(svg, drawn)
         has_svg = os.path.exists(svg) or (check and render)
         result.update(changed=bool(written), written=written, svg=has_svg,
-                      files=[os.path.join(dest, n) for n in sorted(texts)] + ([svg] if has_svg else []))
+                      files=[paths[n] for n in sorted(texts)] + ([svg] if has_svg else []))
         if self._task.diff and written:
             result["diff"] = [{"before_header": path, "after_header": path, "before": before[name] or "",
-                               "after": texts[name]}
-                              for name, path in ((n, os.path.join(dest, n)) for n in texts) if path in written]
+                               "after": texts[name]} for name, path in paths.items() if path in written]
         return result
 
     @staticmethod

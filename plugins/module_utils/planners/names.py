@@ -54,7 +54,7 @@ UPSTREAM_FROM = ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"]
 ROOT = "/etc/netns"
 MARK = "# nsbridge"
 LOCALHOST = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-LOCAL_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
+LOCAL_NAMES = {name for line in LOCALHOST for name in line.split()[1:]}
 HOSTNAME_ADDRESS = "127.0.1.1"  # where a namespace that has no address of its own finds the host's name
 
 
