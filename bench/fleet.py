@@ -9,7 +9,11 @@ molecule's podman connection instead, which cannot pipeline (six podman commands
   1. converge one host alone (fresh), tear it down, then converge all ten at once (fresh): the ratio
      (goal: at most 2.5x one host on this 2-core machine) and the tasks the time goes to (the
      profile_tasks callback);
-  2. a bulk TCP transfer between containers on two hosts through the VXLAN overlay, against the
+  2. the floors of that ratio, on the same hosts in the same run: the same ratio for a play of three
+     ``ansible.builtin.ping`` tasks (Ansible's own: three module runs a host, as the play does), and for the
+     play's module runs with no work (three ``nsbridge.network.apply`` tasks with no calls and the fleet
+     role's raw read; nsbridge's payload and process, no kernel work);
+  3. a bulk TCP transfer between containers on two hosts through the VXLAN overlay, against the
      same transfer between the two hosts themselves.
 
 All traffic stays between the fleet's own containers and hosts. Prints figures; asserts nothing.
@@ -40,6 +44,26 @@ PLAYBOOK = """
     - nsbridge.network.bridge_network
     - nsbridge.network.containers
 """
+# the floors (section 2 above): each host's three module runs, without the play's work
+FLOORS = {
+    "three ping tasks (Ansible's own floor)": """
+- hosts: fleet
+  gather_facts: false
+  tasks:
+    - {name: Ping 1, ansible.builtin.ping: {}}
+    - {name: Ping 2, ansible.builtin.ping: {}}
+    - {name: Ping 3, ansible.builtin.ping: {}}
+""",
+    "the play's module runs, no work (three apply tasks, no calls; one raw)": """
+- hosts: fleet
+  gather_facts: false
+  tasks:
+    - {name: Read, ansible.builtin.raw: "true", changed_when: false}
+    - {name: Apply 1, nsbridge.network.apply: {calls: []}}
+    - {name: Apply 2, nsbridge.network.apply: {calls: []}}
+    - {name: Apply 3, nsbridge.network.apply: {calls: []}}
+""",
+}
 SINK = "import socket,sys;s=socket.socket(socket.AF_INET6);s.setsockopt(1,2,1);s.bind(('::',5001));s.listen(1);" \
        "print('ready',flush=True);c,_=s.accept();n=0\nwhile True:\n b=c.recv(1<<20)\n if not b: break\n n+=len(b)\nprint(n)"
 SOURCE = "import socket,sys,time;s=socket.create_connection((sys.argv[1],5001));b=b'x'*(1<<20);t=time.time()\n" \
@@ -91,7 +115,7 @@ def busy():
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
 
 
-def converge(inventories, limit, extra, work, connection):
+def converge(inventories, limit, extra, work, connection, playbook=PLAYBOOK):
     """One ansible-playbook run with the README's fleet settings; (seconds, the slowest tasks, CPU
     seconds of the controller -- ansible-playbook, its forks and ssh clients -- and of the rest: the hosts)."""
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PIPELINING="true",
@@ -100,7 +124,7 @@ def converge(inventories, limit, extra, work, connection):
                ANSIBLE_COLLECTIONS_PATH="%s/.collections:%s/.venv/lib/python3.11/site-packages" % (ROOT, ROOT),
                ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(work, "cp"))
     with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=ROOT, delete=False) as play:
-        play.write(PLAYBOOK)
+        play.write(playbook)
     # over SSH the controller runs on the hosts' underlay segment (the wire namespace); its ssh
     # masters (ControlPersist) end with the hosts
     enter = ["nsenter", "--net=/run/netns/" + WIRE] if connection == "ssh" else []
@@ -153,6 +177,10 @@ def main():
         one, one_tasks, one_cpu = converge(inventory, hosts[0], extra, work, args.connection)
         converge(inventory, hosts[0], dict(extra, nsbridge_state="absent"), work, args.connection)
         many, many_tasks, many_cpu = converge(inventory, ",".join(hosts), extra, work, args.connection)
+        floors = {}
+        for name, playbook in FLOORS.items():  # median of three runs each, 1 host and all
+            floors[name] = [sorted(converge(inventory, limit, {}, work, args.connection, playbook)[0]
+                                   for _attempt in range(3))[1] for limit in (hosts[0], ",".join(hosts))]
         addr = sh("podman", "exec", hosts[-1], "ip", "netns", "exec", "c0", "ip", "-4", "-o", "addr", "show",
                   "dev", "eth0").stdout.split()[3].split("/")[0]
         overlay = transfer(hosts[-1], "c0", hosts[0], "c0", addr, args.megabytes)
@@ -170,6 +198,10 @@ def main():
           % (one_cpu + (args.hosts,) + many_cpu + (os.cpu_count(),)))
     print("  where the time goes, 1 host:   %s" % "; ".join("%s %.1f s" % t for t in one_tasks[:4]))
     print("  where the time goes, %d hosts: %s" % (args.hosts, "; ".join("%s %.1f s" % t for t in many_tasks[:4])))
+    print("  the same ratio's floors, on the same hosts (median of 3 runs each):")
+    for name, (alone, together) in floors.items():
+        print("    %-72s 1 host %4.1f s, %d hosts %4.1f s: ratio %.2f" % (name, alone, args.hosts, together,
+                                                                        together / alone))
     print("  bulk TCP %d MB, containers on two hosts (overlay)  %7.1f MB/s" % (args.megabytes, overlay))
     print("  bulk TCP %d MB, the two hosts themselves (underlay) %7.1f MB/s" % (args.megabytes, underlay))
     print("  overlay / underlay throughput = %.2f" % (overlay / underlay))
