@@ -30,6 +30,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -44,31 +45,24 @@ PLAYBOOK = """
     - nsbridge.network.bridge_network
     - nsbridge.network.containers
 """
+
+
+def floor_play(tasks):
+    """A play over the fleet of ``tasks`` (JSON is YAML)."""
+    return json.dumps([{"hosts": "fleet", "gather_facts": False, "tasks": tasks}])
+
+
+def pings(n):
+    return [{"name": "Ping %d" % i, "ansible.builtin.ping": {}} for i in range(n)]
+
+
 # the floors (section 2 above): each host's module runs, without the play's work
 FLOORS = {
-    "one ping task (Ansible's floor for one module run a host)": """
-- hosts: fleet
-  gather_facts: false
-  tasks:
-    - {name: Ping, ansible.builtin.ping: {}}
-""",
-    "three ping tasks (Ansible's own floor)": """
-- hosts: fleet
-  gather_facts: false
-  tasks:
-    - {name: Ping 1, ansible.builtin.ping: {}}
-    - {name: Ping 2, ansible.builtin.ping: {}}
-    - {name: Ping 3, ansible.builtin.ping: {}}
-""",
-    "the play's module runs, no work (three apply tasks, no calls; one raw)": """
-- hosts: fleet
-  gather_facts: false
-  tasks:
-    - {name: Read, ansible.builtin.raw: "true", changed_when: false}
-    - {name: Apply 1, nsbridge.network.apply: {calls: []}}
-    - {name: Apply 2, nsbridge.network.apply: {calls: []}}
-    - {name: Apply 3, nsbridge.network.apply: {calls: []}}
-""",
+    "one ping task (Ansible's floor for one module run a host)": floor_play(pings(1)),
+    "three ping tasks (Ansible's own floor)": floor_play(pings(3)),
+    "the play's module runs, no work (three apply tasks, no calls; one raw)": floor_play(
+        [{"name": "Read", "ansible.builtin.raw": "true", "changed_when": False}]
+        + [{"name": "Apply %d" % i, "nsbridge.network.apply": {"calls": []}} for i in range(3)]),
 }
 SINK = "import socket,sys;s=socket.socket(socket.AF_INET6);s.setsockopt(1,2,1);s.bind(('::',5001));s.listen(1);" \
        "print('ready',flush=True);c,_=s.accept();n=0\nwhile True:\n b=c.recv(1<<20)\n if not b: break\n n+=len(b)\nprint(n)"
@@ -185,8 +179,8 @@ def main():
         many, many_tasks, many_cpu = converge(inventory, ",".join(hosts), extra, work, args.connection)
         floors = {}
         for name, playbook in FLOORS.items():  # median of three runs each, 1 host and all
-            floors[name] = [sorted(converge(inventory, limit, {}, work, args.connection, playbook)[0]
-                                   for _attempt in range(3))[1] for limit in (hosts[0], ",".join(hosts))]
+            floors[name] = [statistics.median(converge(inventory, limit, {}, work, args.connection, playbook)[0]
+                                              for _attempt in range(3)) for limit in (hosts[0], ",".join(hosts))]
         addr = sh("podman", "exec", hosts[-1], "ip", "netns", "exec", "c0", "ip", "-4", "-o", "addr", "show",
                   "dev", "eth0").stdout.split()[3].split("/")[0]
         overlay = transfer(hosts[-1], "c0", hosts[0], "c0", addr, args.megabytes)
