@@ -39,7 +39,8 @@ def calls(box, state="present"):
         {"module": "port_publish", "args": {"ports": [
             {"host_port": 8080, "destination": "10.51.0.2", "destination_port": 8000, "bridge": "br0"}]}},
         {"module": "workload", "args": {"workloads": [
-            {"name": box.prefix + "w1", "netns": c1, "command": ECHO + " c1 8000"},
+            # its reply names it by its env: the restore starts it with that env too
+            {"name": box.prefix + "w1", "netns": c1, "command": ECHO + ' "$LABEL" 8000', "env": {"LABEL": "c1"}},
             {"name": box.prefix + "wo", "netns": out, "command": ECHO + " outside 9000"}]}},
     ]
     if state == "absent":
@@ -95,6 +96,7 @@ def test_recorded_calls_come_back_after_a_reboot(sandbox):
     assert os.readlink(wants) == "/etc/systemd/system/nsbridge-restore.service"
     with open(os.path.join(box.root, "etc/nsbridge/desired/50-test.json")) as f:
         record = json.load(f)
+        assert os.stat(f.fileno()).st_mode & 0o777 == 0o600, "a workload's env is in it: root's alone"
     assert [c["module"] for c in record["calls"]] == [c["module"] for c in calls(box)]
     assert record["calls"][4]["args"]["ports"][0]["protocol"] == "tcp", "validated: defaults filled in"
     again = persisted(box, persist=True)

@@ -35,7 +35,8 @@ def test_site_check_build_idempotent_teardown(sandbox):
         "nsbridge_containers": [
             {"name": p + "web1", "network": "default", "ip": "10.10.0.10", "publish": ["8080:8000"],
              "command": "python3 -m http.server 8000 --bind 0.0.0.0"},
-            {"name": p + "web2", "network": "default", "command": "python3 -m http.server 8000 --bind 0.0.0.0"},
+            {"name": p + "web2", "network": "default", "command": "python3 -m http.server 8000 --bind 0.0.0.0",
+             "env": {"GREETING": "hello"}},
             {"name": p + "side", "network": "container:" + p + "web2"},
             {"name": p + "none", "network": "none"},
         ],
@@ -54,6 +55,12 @@ def test_site_check_build_idempotent_teardown(sandbox):
     status = sandbox.sh(p + "out", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://198.51.100.1:8080/")
     assert status.stdout == "200", "published port from the outside namespace"
     assert p + "none" in sandbox.namespaces() and list(sandbox.links(p + "none")) == ["lo"]
+    # a container's process has its env and PATH and HOME, nothing of the environment Ansible ran in
+    # (ANSIBLE_CONFIG, which playbook() sets, among it)
+    with open("/run/nsbridge/workloads/%sweb2.pid" % p) as f, \
+            open("/proc/%d/environ" % json.load(f)["pid"], "rb") as environ:
+        names = dict(item.split(b"=", 1) for item in environ.read().split(b"\0") if item)
+    assert sorted(names) == [b"GREETING", b"HOME", b"NSBRIDGE_WORKLOAD", b"PATH"] and names[b"GREETING"] == b"hello"
     # the picture (topology.yml, run by site.yml) shows what network_info finds, nothing else
     picture = os.path.join(sandbox.files, "topology")
     assert "%s/topology.svg and topology.md" % picture in real.stdout, "the summary points at the picture"

@@ -19,7 +19,7 @@ def ring(**change):
              "r2": {"host": "h1", "forwarding": True},
              "r3": {"host": "h2", "forwarding": True},
              "r4": {"host": "h2", "forwarding": True},
-             "h9": {"host": "h3", "command": "sleep 1000"}}
+             "h9": {"host": "h3", "command": "sleep 1000", "env": {"ROLE": "client"}}}
     links = [{"endpoints": ["r1:eth1", "r2:eth1"]}, {"endpoints": ["r2:eth2", "r3:eth1"], "netem": {"r2": {"rate": "8mbit"}}},
              {"endpoints": ["r3:eth2", "r4:eth1"]}, {"endpoints": ["r4:eth2", "r1:eth2"]},
              {"endpoints": ["r1:eth3", "r3:eth3", "h9:eth1"], "name": "lan"}]
@@ -59,7 +59,8 @@ def test_every_host_builds_its_part_and_the_ends_agree():
     assert calls_of(h1, "impairment")[0]["impairments"][0]["dev"] == "eth2"
     assert not calls_of(h2, "impairment")
     # the workload runs on its node's host only
-    assert calls_of(h3, "workload")[0]["workloads"][0]["name"] == "h9" and not calls_of(h1, "workload")
+    h9 = {"name": "h9", "netns": "h9", "command": "sleep 1000", "env": {"ROLE": "client"}}
+    assert calls_of(h3, "workload")[0]["workloads"] == [h9] and not calls_of(h1, "workload")
     assert h1["summary"]["links"] == h2["summary"]["links"] == h3["summary"]["links"], "one lab, seen alike"
 
 

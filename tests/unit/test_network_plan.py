@@ -80,6 +80,7 @@ def test_image_containers_run_under_podman_in_their_namespaces():
          "env": {"A": 1}, "volumes": ["/srv/www:/www:ro"], "publish": ["8080:80"]},
         {"name": "side", "network": "container:web", "image": "localhost/tool", "command": "sleep 1d"},
         {"name": "plain", "network": "front", "command": "sleep 1d"},
+        {"name": "worker", "network": "front", "command": "exec worker", "env": {"QUEUE": "jobs", "N": 2}},
     ])
     names = ["/etc/netns/web/hosts:/etc/hosts:ro", "/etc/netns/web/resolv.conf:/etc/resolv.conf:ro"]
     assert plan["images"] == [
@@ -87,8 +88,10 @@ def test_image_containers_run_under_podman_in_their_namespaces():
          "command": ["httpd", "-f"], "env": {"A": "1"}, "volume": ["/srv/www:/www:ro"] + names},
         {"name": "side", "image": "localhost/tool", "network": ["ns:/run/netns/web"], "state": "started",
          "command": "sleep 1d", "volume": names}]
-    assert [w["name"] for w in plan["workloads"]] == ["plain"], "an image container is not a workload"
-    assert plan["namespaces"] == ["web", "plain"] and plan["ports"][0]["destination"]
+    assert plan["workloads"] == [{"name": "plain", "netns": "plain", "command": "sleep 1d"},
+                                 {"name": "worker", "netns": "worker", "command": "exec worker",
+                                  "env": {"QUEUE": "jobs", "N": "2"}}], "an image container is not a workload"
+    assert plan["namespaces"] == ["web", "plain", "worker"] and plan["ports"][0]["destination"]
 
 
 @pytest.mark.parametrize("containers,runtime,where,text", [
@@ -98,6 +101,10 @@ def test_image_containers_run_under_podman_in_their_namespaces():
      "'docker' cannot start a container inside a network namespace made beforehand (container 'web'.image"),
     ([{"name": "web", "network": "front", "image": "x", "env": ["A=1"]}], "podman", "container 'web'.env",
      "must be a dict"),
+    ([{"name": "web", "network": "front", "command": "x", "env": {"A-B": "1"}}], "podman", "container 'web'.env",
+     "'A-B' is not an environment variable name"),
+    ([{"name": "web", "network": "front", "command": "x", "env": {"A": None}}], "podman", "container 'web'.env",
+     "A: None is not a string, number or boolean"),
     ([{"name": "web", "network": "front", "image": "x", "volumes": ["/nocolon"]}], "podman",
      "container 'web'.volumes", "HOST_PATH:CONTAINER_PATH"),
 ])

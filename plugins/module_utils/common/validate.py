@@ -12,6 +12,7 @@ from .errors import ValidationError
 
 IFNAMSIZ = 16  # kernel limit including the trailing NUL
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def ifname(value, path):
@@ -117,3 +118,24 @@ def project(value, path):
         raise ValidationError("%r is not a project name (1 to 24 letters, digits, '-' or '_', starting with a letter "
                               "or digit)" % (value,), path)
     return value
+
+
+def environment(value, path, reserved=()):
+    """A process's environment variables as {name: str value} (None: none); a number or boolean value
+    is taken as its text. ``reserved`` names are nsbridge's own."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("must be a dict of variable: value", path)
+    out = {}
+    for key, item in value.items():
+        key = str(key)
+        if not _ENV_NAME.match(key):
+            raise ValidationError("%r is not an environment variable name (letters, digits and _, not a digit first)"
+                                  % key, path)
+        if key in reserved:
+            raise ValidationError("%s is nsbridge's own" % key, path)
+        if item is None or isinstance(item, (dict, list)):
+            raise ValidationError("%s: %r is not a string, number or boolean" % (key, item), path)
+        out[key] = str(item)
+    return out

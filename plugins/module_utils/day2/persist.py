@@ -131,13 +131,13 @@ def unit_bytes(root="/"):
     return UNIT_TEXT.format(python=sys.executable, program=PROGRAM, records=RECORDS).encode()
 
 
-def _write(path, data):
+def _write(path, data, mode=0o644):
     def run():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = path + ".nsbridge-new"
-        with open(tmp, "wb") as f:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     return run
 
@@ -160,17 +160,17 @@ def _link(path, target):
     return run
 
 
-def _file_plan(key, path, want):
-    """Make ``path`` hold ``want`` (None: not exist)."""
+def _file_plan(key, path, want, mode=0o644):
+    """Make ``path`` hold ``want`` (None: not exist), readable by ``mode``."""
     have = _read(path)
     before = None if have is None else {"path": path, "bytes": len(have)}
     after = None if want is None else {"path": path, "bytes": len(want)}
     if have == want:
         return ItemPlan(key, path, before, after)
     if want is None:
-        return ItemPlan(key, path, before, None, [Step("remove %s" % path, _remove(path), _write(path, have))])
-    undo = _remove(path) if have is None else _write(path, have)
-    return ItemPlan(key, path, before, after, [Step("write %s" % path, _write(path, want), undo)])
+        return ItemPlan(key, path, before, None, [Step("remove %s" % path, _remove(path), _write(path, have, mode))])
+    undo = _remove(path) if have is None else _write(path, have, mode)
+    return ItemPlan(key, path, before, after, [Step("write %s" % path, _write(path, want, mode), undo)])
 
 
 def plan_persist(record, calls, persist, root="/", project=None):
@@ -179,7 +179,8 @@ def plan_persist(record, calls, persist, root="/", project=None):
     records_dir = _path(root, RECORDS)
     name = record_file(record, project)
     mine = os.path.join(records_dir, name)
-    plans = [_file_plan("record", mine, record_bytes(calls, project) if persist else None)]
+    # root's alone: a workload's env is in it (what its command may need to log in somewhere)
+    plans = [_file_plan("record", mine, record_bytes(calls, project) if persist else None, 0o600)]
     others = [f for f in (os.listdir(records_dir) if os.path.isdir(records_dir) else [])
               if f.endswith(".json") and f != name]
     needed = persist or bool(others)

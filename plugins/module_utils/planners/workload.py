@@ -6,7 +6,11 @@
 A workload is a command started in its own session inside a namespace, its
 output in ``/run/nsbridge/workloads/NAME.log``.  ``NAME.pid`` records the pid,
 the process start time (so a recycled pid is never mistaken for ours) and a
-digest of the command and namespace (so a changed command is restarted).
+digest of the command, namespace and environment (so a changed one is restarted).
+
+A workload's environment is its own, as a Docker container's is: ``PATH``, ``HOME``, the item's
+``env`` and the marker below, never the environment of the module (which, on a local connection, is
+the operator's shell: Ansible's variables, an agent socket, credentials exported there).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -26,10 +31,20 @@ from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import netns_exists, netns_path
 from .names import files_of
 
-ITEM_OPTIONS = dict(name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"))
+ITEM_OPTIONS = dict(name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"), env=dict(type="dict"))
 ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
 WORKLOAD_DIR = "/run/nsbridge/workloads"
 MARKER = "NSBRIDGE_WORKLOAD"  # in every workload's environment: its name
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # Docker's default PATH
+
+
+def environment(name, env):
+    """The whole environment workload ``name`` starts with: its own, not the module's."""
+    try:
+        home = pwd.getpwuid(os.geteuid()).pw_dir
+    except KeyError:
+        home = "/"
+    return dict({"PATH": PATH, "HOME": home}, **env, **{MARKER: name})
 
 
 def _start_time(pid):
@@ -45,8 +60,9 @@ def _start_time(pid):
     return fields[19]
 
 
-def _digest(netns, command):
-    return hashlib.sha256(json.dumps([netns, command]).encode()).hexdigest()[:12]
+def _digest(netns, command, env=None):
+    # without env, the digest of the releases before env (a running workload is not restarted by an upgrade)
+    return hashlib.sha256(json.dumps([netns, command] + ([sorted(env.items())] if env else [])).encode()).hexdigest()[:12]
 
 
 def netns_inode(netns):
@@ -163,23 +179,25 @@ def _alive_in(groups):
 
 def _write_record(name, record):
     path = os.path.join(WORKLOAD_DIR, name + ".pid")
-    with open(path + ".tmp", "w") as f:
+    # root's alone, as the workload's /proc/PID/environ is: its env may hold what the command needs to log in
+    with os.fdopen(os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         json.dump(record, f)
     os.replace(path + ".tmp", path)
 
 
-def _launch(name, netns, command, owner=None):
+def _launch(name, netns, command, env, owner=None):
     """Start one workload and record it at once (a run killed right after still knows it); its
     first 0.2 s are checked together with the others' (see _Batch)."""
     os.makedirs(WORKLOAD_DIR, exist_ok=True)
     log_path = os.path.join(WORKLOAD_DIR, name + ".log")
-    env = dict(os.environ, **{MARKER: name})
     with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         # its own session, no inherited pipes: it outlives this module and Ansible does not wait for it
         proc = subprocess.Popen(["ip", "netns", "exec", netns, "sh", "-c", command], stdin=devnull,
-                                stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd="/", env=env)
-    record = {"pid": proc.pid, "start": _start_time(proc.pid), "digest": _digest(netns, command),
+                                stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd="/", env=environment(name, env))
+    record = {"pid": proc.pid, "start": _start_time(proc.pid), "digest": _digest(netns, command, env),
               "netns": netns, "command": command, "inode": netns_inode(netns), "files": files_of(netns)}
+    if env:
+        record["env"] = env
     if owner:
         record["project"] = owner
     _write_record(name, record)
@@ -217,7 +235,7 @@ class _Batch:
     def run(self):
         _wait_gone(self.stopping)
         _kill_groups(sorted(set(self.orphaned)))
-        launched = [(spec["name"],) + _launch(spec["name"], spec["netns"], spec["command"], owner)
+        launched = [(spec["name"],) + _launch(spec["name"], spec["netns"], spec["command"], spec["env"], owner)
                     for spec, owner in self.starting]
         if not launched:
             return
@@ -233,6 +251,12 @@ class _Batch:
             raise KernelError("; ".join(failed))
 
 
+def _what_changed(record, spec):
+    if record.get("command") != spec["command"] or record.get("netns") != spec["netns"]:
+        return "command changed"
+    return "environment changed"
+
+
 def plan_workloads(params, ctx):
     items = batch_items(params, "workloads", ITEM_KEYS)
     specs = []
@@ -243,6 +267,7 @@ def plan_workloads(params, ctx):
             if not spec["command"]:
                 raise ValidationError("is required when state is present", field(path, "command"))
             validate.netns_name(spec["netns"] or "", field(path, "netns"))
+            spec["env"] = validate.environment(spec["env"], field(path, "env"), reserved=(MARKER,))
             if not netns_exists(spec["netns"]) and not ctx.check_mode:
                 raise ValidationError("network namespace %r does not exist" % spec["netns"], field(path, "netns"))
         specs.append((path, spec))
@@ -255,8 +280,9 @@ def plan_workloads(params, ctx):
         name = spec["name"]
         record = records[name]
         orphaned = sorted(marked.get(name, ())) if record is None else []
-        before = owners.tagged({"name": name, "netns": record["netns"], "command": record["command"],
-                                "pid": record["pid"]}, record.get("project")) if record else None
+        before = owners.tagged(dict({"name": name, "netns": record["netns"], "command": record["command"]},
+                                    **({"env": record["env"]} if record.get("env") else {}), pid=record["pid"]),
+                               record.get("project")) if record else None
         if record and spec["state"] == "present":
             owners.check(ctx.owner, record.get("project"), "workload %r" % name, path or name)
         if record and spec["state"] == "absent" and not owners.removable(ctx.owner, record.get("project")):
@@ -271,12 +297,14 @@ def plan_workloads(params, ctx):
                                   % (name, ", ".join(map(str, orphaned))), lambda o=orphaned: _kill_groups(o)))
             plans.append(ItemPlan(path or name, name, before, None, steps))
             continue
-        after = owners.tagged({"name": name, "netns": spec["netns"], "command": spec["command"]},
+        after = owners.tagged(dict({"name": name, "netns": spec["netns"], "command": spec["command"]},
+                                   **({"env": spec["env"]} if spec["env"] else {})),
                               ctx.owner or (record or {}).get("project"))
+        digest = _digest(spec["netns"], spec["command"], spec["env"])
         steps = []
         # a workload sees its namespace's /etc/netns files only if they were there when it started
         files_changed = record is not None and record.get("files") != files_of(spec["netns"])
-        if record and record.get("digest") == _digest(spec["netns"], spec["command"]) and not record.get("stale") \
+        if record and record.get("digest") == digest and not record.get("stale") \
                 and not files_changed:
             after["pid"] = record["pid"]
             if owners.claims(ctx.owner, record.get("project")):
@@ -287,7 +315,7 @@ def plan_workloads(params, ctx):
         else:
             if record:
                 why = "its namespace was made anew" if record.get("stale") else \
-                    "command changed" if record.get("digest") != _digest(spec["netns"], spec["command"]) else \
+                    _what_changed(record, spec) if record.get("digest") != digest else \
                     "its namespace's names came or went (/etc/netns/%s)" % spec["netns"]
                 steps.append(Step("stop workload %s (%s)" % (name, why), lambda r=record, n=name: batch.stop(r, n)))
             steps.append(Step("start %s in %s: %s" % (name, spec["netns"], spec["command"]),

@@ -166,9 +166,7 @@ def _image_spec(c, netns, where, runtime):
     if c.get("command") is not None:
         spec["command"] = c["command"]
     if c.get("env") is not None:
-        if not isinstance(c["env"], dict):
-            fail(where + ".env", "must be a dict of variable: value")
-        spec["env"] = {str(k): str(v) for k, v in c["env"].items()}
+        spec["env"] = validate.environment(c["env"], where + ".env")
     if c.get("volumes") is not None:
         if not isinstance(c["volumes"], list) or not all(isinstance(v, str) and ":" in v for v in c["volumes"]):
             fail(where + ".volumes", "must be a list of HOST_PATH:CONTAINER_PATH[:OPTIONS]")
@@ -325,7 +323,10 @@ def network_plan(networks, containers=None, runtime="podman", shared_names=None)
         if c.get("image") is not None:
             plan["images"].append(_image_spec(c, netns, where, runtime))
         elif c.get("command"):
-            plan["workloads"].append({"name": name, "netns": netns, "command": c["command"]})
+            workload = {"name": name, "netns": netns, "command": c["command"]}
+            if c.get("env"):
+                workload["env"] = validate.environment(c["env"], where + ".env")  # its only one beside PATH and HOME
+            plan["workloads"].append(workload)
         main = {v: targets[v][0] for v in targets}
         plan["summary"].append({"name": name, "network": c.get("network") or atts[0]["network"], "netns": netns,
                                 "ip": str(main[4]) if 4 in main else None, "ip6": str(main[6]) if 6 in main else None,
