@@ -112,7 +112,12 @@ def fleet_plan(hosts, hostvars, cidr, prefix=24, cidr6=None, prefix6=64, host=No
 
 def fleet_map(hosts, hostvars, settings, allocation=None, members=None):
     """The fleet once per play (run_once): every member's subnets, underlay addresses and containers'
-    names, and the allocation file's text (module_utils/roles/fleet.py)."""
+    names, and the allocation file's text (module_utils/roles/fleet.py).  ``hosts`` None (the group
+    nsbridge_fleet_group is not one of the inventory) is an error naming the variable."""
+    if hosts is None and members is None:
+        raise AnsibleFilterError("nsbridge.network fleet: %s is not a group of the inventory (or give the fleet's "
+                                 "members in nsbridge_fleet_members)"
+                                 % (settings or {}).get("members_from", "nsbridge_fleet_group"))
     return _said(lambda: fleet.fleet_map(fleet.members_from(hosts, hostvars, members), settings, allocation))
 
 
@@ -130,7 +135,8 @@ def fleet_host(fmap, host, settings, current=None, part=None):
     """One host's part of the fleet map: its subnets, routes or peers, the names of the other hosts'
     containers, the fleet network it adds and the fleet role's module calls (``part``: only the summary
     or only the calls).  Without a map (a host leaving: nsbridge_state absent) from the subnets its
-    bridge has (``current``), for the teardown."""
+    bridge has (``current``), for the teardown.  A host outside the fleet, and a routed fleet's IPv6 with
+    a host that has no IPv6 underlay address, are errors naming the host and the variable."""
     if part not in (None, "summary", "calls"):
         raise AnsibleFilterError("nsbridge.network fleet_host: part is summary or calls, not %r" % (part,))
     return _only(_fleet_host(fmap, host, settings, current, part), part)
@@ -147,8 +153,13 @@ def _fleet_host(fmap, host, settings, current, which):
         part["calls"] = fleet_calls(part, settings, "absent")
         part["network"] = fleet_network(part, settings) if part["subnet"] else None
         return part
-    return _said(lambda: _host(fleet.host_part(fmap, host, settings, links=which != "summary", names=which is None),
-                               settings, calls=which != "summary"))
+    part = _said(fleet.host_part, fmap, host, settings, which != "summary", which is None)
+    if part["missing_underlay6"]:
+        raise AnsibleFilterError(
+            "nsbridge.network fleet: nsbridge_fleet_cidr6 in routed mode needs nsbridge_fleet_underlay6 (an IPv6 "
+            "address on the underlay) for %s: Linux routes no IPv6 prefix via an IPv4 next hop (vxlan mode needs "
+            "none: its overlay carries IPv6 over IPv4)" % ", ".join(part["missing_underlay6"]))
+    return _said(_host, part, settings, which != "summary")
 
 
 class FilterModule:

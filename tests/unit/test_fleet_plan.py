@@ -247,3 +247,23 @@ def test_a_host_keeps_o1_of_the_fleet_and_takes_its_calls_in_the_task():
     assert sizes[200] <= sizes[10] + 16, sizes
     with pytest.raises(AnsibleFilterError, match="part is summary or calls"):
         fleet_host(fmap, "h001", settings, None, "routes")
+
+
+def test_the_roles_checks_are_the_filters_errors():
+    """What the fleet role checked in assert tasks (a worker process a host each) its filters check."""
+    settings = {"cidr": "10.200.0.0/16", "prefix": 24, "network": "fleet", "mode": "routed", "state": "present",
+                "bridge": "nsb-fleet", "mtu": 1450, "vxlan_device": "nsb-vx", "vni": 42, "vxlan_port": 4789,
+                "members_from": "nsbridge_fleet_group edge"}
+    with pytest.raises(AnsibleFilterError, match="nsbridge_fleet_group edge is not a group of the inventory"):
+        fleet_map(None, {}, settings)
+    hostvars = {"h1": {"nsbridge_fleet_underlay": "192.0.2.1", "nsbridge_fleet_underlay6": "2001:db8::1"},
+                "h2": {"nsbridge_fleet_underlay": "192.0.2.2"}, "h3": {"nsbridge_fleet_underlay": "192.0.2.3"}}
+    fmap = fleet_map(sorted(hostvars), hostvars, settings)
+    with pytest.raises(AnsibleFilterError, match=r"host zz is not in the fleet \(nsbridge_fleet_group edge\)"):
+        fleet_host(fmap, "zz", settings, None, "summary")
+    dual = dict(settings, cidr6="fd00:200::/48", prefix6=64)
+    fmap6 = fleet_map(sorted(hostvars), hostvars, dual)
+    for part in ("summary", "calls", None):
+        with pytest.raises(AnsibleFilterError, match="needs nsbridge_fleet_underlay6 .* for h2, h3: Linux routes"):
+            fleet_host(fmap6, "h1", dual, None, part)
+    assert fleet_host(fmap6, "h1", dict(dual, mode="vxlan"), None, "summary")["missing_underlay6"] == []

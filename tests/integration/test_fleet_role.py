@@ -1,0 +1,41 @@
+"""The fleet role's bad variables fail before anything is made, each naming the variable (and the hosts):
+checked by the role's argument spec and its filters, not by assert tasks (each a worker process a host)."""
+
+import os
+
+from conftest import ROOT
+
+PLAY = os.path.join(ROOT, "tests", "integration", "data", "fleet.yml")
+
+
+def test_a_wrong_fleet_is_an_error_naming_the_variable(sandbox):
+    p = sandbox.prefix
+    base = {"nsbridge_fleet_cidr": "10.230.0.0/16", "nsbridge_fleet_bridge": p + "fl",
+            "nsbridge_fleet_allocation_file": "", "nsbridge_containers": [], "nsbridge_networks": []}
+    links = sorted(sandbox.links())
+    cases = [
+        ({"nsbridge_fleet_mode": "bgp"}, "nsbridge_fleet_mode"),
+        ({"nsbridge_fleet_group": p + "nosuch"},
+         "nsbridge.network fleet: nsbridge_fleet_group %snosuch is not a group of the inventory" % p),
+        ({"nsbridge_fleet_members": {"other": {"underlay": "192.0.2.1"}}},
+         "host localhost is not in the fleet (nsbridge_fleet_members)"),
+        ({"nsbridge_fleet_cidr6": "fd00:230::/48",
+          "nsbridge_fleet_members": {"localhost": {"underlay": "192.0.2.1", "underlay6": "2001:db8::1"},
+                                     "other": {"underlay": "192.0.2.2"}}},
+         "nsbridge_fleet_cidr6 in routed mode needs nsbridge_fleet_underlay6 (an IPv6 address on the underlay) "
+         "for other"),
+    ]
+    for change, says in cases:
+        proc, changed, failed = sandbox.playbook(PLAY, dict(base, **change))
+        assert failed == 1 and changed == 0 and says in proc.stdout, (change, proc.stdout[-3000:])
+        assert sorted(sandbox.namespaces()) == [sandbox.host] and sorted(sandbox.links()) == links, change
+    # the same fleet, right: it builds, over an underlay the sandbox's host has (its peer is never sent to)
+    sandbox.sh(None, "ip", "link", "add", p + "u0", "type", "veth", "peer", "name", p + "u1")
+    sandbox.sh(None, "ip", "addr", "add", "192.0.2.1/24", "dev", p + "u0")
+    sandbox.sh(None, "ip", "link", "set", p + "u0", "up")
+    good = dict(base, nsbridge_fleet_members={"localhost": {"underlay": "192.0.2.1"}, "other": {"underlay": "192.0.2.2"}})
+    proc, changed, failed = sandbox.playbook(PLAY, good)
+    routes = sandbox.sh(None, "ip", "route").stdout
+    assert failed == 0 and changed > 0 and " via 192.0.2.2 dev %su0" % p in routes, proc.stdout[-3000:] + routes
+    proc, changed, failed = sandbox.playbook(PLAY, dict(good, nsbridge_state="absent"))
+    assert failed == 0 and changed > 0 and "192.0.2.2" not in sandbox.sh(None, "ip", "route").stdout, proc.stdout[-3000:]
