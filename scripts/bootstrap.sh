@@ -25,10 +25,9 @@ wanted=$(cat requirements-dev.txt requirements.txt | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import ansible, pyroute2, iptc, pytest' 2>/dev/null; then
   echo "bootstrap: creating .venv"
   "$py" -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
-  echo "$wanted" > .venv/nsbridge-requirements
-elif [ "$(cat .venv/nsbridge-requirements 2>/dev/null)" != "$wanted" ]; then
-  echo "bootstrap: installing requirements-dev.txt into .venv (changed since it was installed)"
+  rm -f .venv/nsbridge-requirements
+fi
+if [ "$(cat .venv/nsbridge-requirements 2>/dev/null)" != "$wanted" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$wanted" > .venv/nsbridge-requirements
 fi

@@ -29,6 +29,7 @@ from ..engine import owner as owners
 from ..engine.edge import batch_items, field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import netns_exists, netns_path
+from ..kernel.run_state import write_state
 from .names import files_of
 
 ITEM_OPTIONS = dict(name=dict(type="str"), netns=dict(type="str"), command=dict(type="str"), env=dict(type="dict"))
@@ -178,11 +179,8 @@ def _alive_in(groups):
 
 
 def _write_record(name, record):
-    path = os.path.join(WORKLOAD_DIR, name + ".pid")
     # root's alone, as the workload's /proc/PID/environ is: its env may hold what the command needs to log in
-    with os.fdopen(os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        json.dump(record, f)
-    os.replace(path + ".tmp", path)
+    write_state(os.path.join(WORKLOAD_DIR, name + ".pid"), json.dumps(record).encode())
 
 
 def _launch(name, netns, command, env, owner=None):
