@@ -46,8 +46,8 @@ options:
     version_added: "0.3.0"
   host:
     description:
-      - Return only this host's entry, with C(network) (the fleet network it adds to C(nsbridge_networks)) and
-        C(calls) (the fleet role's module calls for it, from I(settings)).
+      - Return only this host's entry, with C(network) (its fleet network, which the roles plan after
+        C(nsbridge_networks)) and C(calls) (the fleet role's module calls for it, from I(settings)).
     type: str
     version_added: "0.4.0"
   settings:
@@ -133,7 +133,7 @@ def _only(part, which):
 
 def fleet_host(fmap, host, settings, current=None, part=None):
     """One host's part of the fleet map: its subnets, routes or peers, the names of the other hosts'
-    containers, the fleet network it adds and the fleet role's module calls (``part``: only the summary
+    containers, its fleet network and the fleet role's module calls (``part``: only the summary
     or only the calls).  Without a map (a host leaving: nsbridge_state absent) from the subnets its
     bridge has (``current``), for the teardown.  A host outside the fleet, and a routed fleet's IPv6 with
     a host that has no IPv6 underlay address, are errors naming the host and the variable."""

@@ -16,7 +16,7 @@ description:
     the field, before anything changes.
   - Every host computes the same lab from the inventory alone, so a play under C(--limit) builds exactly the
     limited hosts' part. See the P(nsbridge.network.lab#role) role for what a link becomes.
-positional: host, inventory, hostvars, networks, containers, runtime, state
+positional: host, inventory, hostvars, networks, containers, runtime, state, fleet
 options:
   _input:
     description: The lab (C(nsbridge_lab)).
@@ -50,6 +50,12 @@ options:
     description: C(present) or C(absent).
     type: str
     default: present
+  fleet:
+    description:
+      - This host's part of the fleet (C(nsbridge_fleet_host), which the fleet role sets); nodes may join its
+        C(network), the fleet network, too.
+    type: dict
+    version_added: "0.4.0"
 '''
 
 EXAMPLES = r'''
@@ -69,11 +75,13 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.lab import from_containerlab, plan
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.network import with_fleet
 
 
-def lab_plan(lab, host, inventory, hostvars=None, networks=None, containers=None, runtime="podman", state="present"):
+def lab_plan(lab, host, inventory, hostvars=None, networks=None, containers=None, runtime="podman", state="present",
+             fleet=None):
     try:
-        return plan(lab, host, list(inventory), hostvars, networks, containers, runtime, state)
+        return plan(lab, host, list(inventory), hostvars, with_fleet(networks, fleet), containers, runtime, state)
     except ValidationError as exc:
         raise AnsibleFilterError("nsbridge.network lab: %s" % exc) from None
 

@@ -23,7 +23,7 @@ description:
     C(-p 8080:80) on a dual-stack network); C([::]:8080:80) or C(0.0.0.0:8080:80) selects one.
   - A container's C(eth0) gets the MAC Docker derives from its address (C(02:42) and the last four octets),
     so re-creating the interface does not leave stale ARP or NDP entries for it behind.
-positional: containers, runtime, state, backend, project, resolv_from, shared_names
+positional: containers, runtime, state, backend, project, resolv_from, shared_names, fleet
 options:
   _input:
     description: The networks (C(nsbridge_networks)).
@@ -64,6 +64,12 @@ options:
         the containers of the fleet's other hosts)."
     type: dict
     version_added: "0.4.0"
+  fleet:
+    description:
+      - This host's part of the fleet (C(nsbridge_fleet_host), which the fleet role sets); its C(network), the fleet
+        network, is planned after I(_input)'s. A network of I(_input) with its name is an error.
+    type: dict
+    version_added: "0.4.0"
 '''
 
 EXAMPLES = r'''
@@ -88,7 +94,7 @@ from ansible_collections.nsbridge.network.plugins.module_utils.common.errors imp
 from ansible_collections.nsbridge.network.plugins.module_utils.common import validate
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import add_shared_names, container_calls, network_calls
 from ansible_collections.nsbridge.network.plugins.module_utils.roles.calls import image_calls as role_image_calls
-from ansible_collections.nsbridge.network.plugins.module_utils.roles.network import network_plan as plan_roles
+from ansible_collections.nsbridge.network.plugins.module_utils.roles.network import network_plan as plan_roles, with_fleet
 
 
 class PlanError(AnsibleFilterError):
@@ -96,12 +102,13 @@ class PlanError(AnsibleFilterError):
 
 
 def network_plan(networks, containers=None, runtime="podman", state="present", backend="auto", project="default",
-                 resolv_from=None, shared_names=None):
+                 resolv_from=None, shared_names=None, fleet=None):
     """The roles' variables, checked and turned into module batches (module_utils/roles/network.py),
-    with each role's module calls (module_utils/roles/calls.py)."""
+    with each role's module calls (module_utils/roles/calls.py); ``fleet``: the fleet role's part of
+    this host, whose network joins ``networks``."""
     try:
         validate.project(project, "nsbridge_project")
-        plan = plan_roles(networks, containers, runtime, shared_names)
+        plan = plan_roles(with_fleet(networks, fleet), containers, runtime, shared_names)
     except ValidationError as exc:
         raise PlanError("nsbridge.network roles: %s" % exc) from None
     plan["network_calls"] = network_calls(plan, state, backend)

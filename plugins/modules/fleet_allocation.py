@@ -11,7 +11,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: fleet_allocation
 short_description: Keep the fleet's allocation file (every host's subnet) on the controller
-version_added: "0.6.0"
+version_added: "0.4.0"
 description:
   - Writes O(allocation), the text the P(nsbridge.network.fleet_map#filter) filter returns as C(allocation), to O(dest) on
     the controller, mode C(0644), by a rename in its directory (a reader never sees half a file).

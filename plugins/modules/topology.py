@@ -11,7 +11,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: topology
 short_description: Draw the picture of nsbridge hosts (Graphviz SVG and DOT, Mermaid in Markdown) on the controller
-version_added: "0.5.0"
+version_added: "0.4.0"
 description:
   - Writes C(topology.dot) (Graphviz source), C(topology.md) (a Mermaid diagram code-review tools render) and,
     when Graphviz's C(dot) is on the controller, C(topology.svg) into O(dest) on the controller, from
@@ -36,11 +36,11 @@ options:
       - A host without O(var) is an error naming it.
     type: list
     elements: str
-    version_added: "0.5.0"
+    version_added: "0.4.0"
   var:
     description: The variable each host of O(hosts) registered its network_info result in (given with O(hosts)).
     type: str
-    version_added: "0.5.0"
+    version_added: "0.4.0"
   dest:
     description: The directory on the controller the files go in (made, mode C(0755), when missing).
     type: path

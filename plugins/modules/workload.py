@@ -35,6 +35,7 @@ options:
       - Values are kept in the workload's record and shown in diff mode, as Docker's C(-e) values are in
         C(docker inspect); give a secret to the command in a file instead.
     type: dict
+    version_added: "0.4.0"
   workloads:
     description: Many workloads in one call; each item takes I(name), I(netns), I(command), I(env), I(state).
     type: list

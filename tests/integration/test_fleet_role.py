@@ -1,6 +1,9 @@
 """The fleet role's bad variables fail before anything is made, each naming the variable (and the hosts):
-checked by the role's argument spec and its filters, not by assert tasks (each a worker process a host)."""
+checked by the role's argument spec and its filters, not by assert tasks (each a worker process a host).
+Its network reaches bridge_network and containers beside nsbridge_networks, even one given with -e."""
 
+import ipaddress
+import json
 import os
 
 from conftest import ROOT
@@ -24,6 +27,10 @@ def test_a_wrong_fleet_is_an_error_naming_the_variable(sandbox):
                                      "other": {"underlay": "192.0.2.2"}}},
          "nsbridge_fleet_cidr6 in routed mode needs nsbridge_fleet_underlay6 (an IPv6 address on the underlay) "
          "for other"),
+        # the fleet network is the role's: a network of the user's by its name is an error, not replaced
+        ({"nsbridge_networks": [{"name": "fleet", "bridge": p + "mine", "subnet": "10.231.0.0/24"}],
+          "nsbridge_fleet_members": {"localhost": {"underlay": "192.0.2.1"}}},
+         "nsbridge_networks[0]: network 'fleet' is the fleet role's (nsbridge_fleet_network, on bridge %sfl)" % p),
     ]
     for change, says in cases:
         proc, changed, failed = sandbox.playbook(PLAY, dict(base, **change))
@@ -33,9 +40,26 @@ def test_a_wrong_fleet_is_an_error_naming_the_variable(sandbox):
     sandbox.sh(None, "ip", "link", "add", p + "u0", "type", "veth", "peer", "name", p + "u1")
     sandbox.sh(None, "ip", "addr", "add", "192.0.2.1/24", "dev", p + "u0")
     sandbox.sh(None, "ip", "link", "set", p + "u0", "up")
-    good = dict(base, nsbridge_fleet_members={"localhost": {"underlay": "192.0.2.1"}, "other": {"underlay": "192.0.2.2"}})
+    # nsbridge_networks, like every variable here, is an extra var (-e): it outranks any fact a role sets,
+    # so the fleet network must reach the other roles beside it, not in it
+    good = dict(base, nsbridge_fleet_members={"localhost": {"underlay": "192.0.2.1"}, "other": {"underlay": "192.0.2.2"}},
+                nsbridge_containers=[{"name": p + "c1", "network": "fleet"}])
     proc, changed, failed = sandbox.playbook(PLAY, good)
     routes = sandbox.sh(None, "ip", "route").stdout
     assert failed == 0 and changed > 0 and " via 192.0.2.2 dev %su0" % p in routes, proc.stdout[-3000:] + routes
+    bridge = ipaddress.ip_interface(_ipv4(sandbox, None, p + "fl"))
+    assert bridge in ipaddress.ip_network("10.230.0.0/16") and bridge.network != ipaddress.ip_network("10.230.0.0/16")
+    # the container on the fleet network has an address of this host's fleet subnet, and reaches its gateway
+    assert ipaddress.ip_interface(_ipv4(sandbox, p + "c1", "eth0")).network == bridge.network
+    assert sandbox.ping(p + "c1", str(bridge.ip))
+    proc, changed, failed = sandbox.playbook(PLAY, good)
+    assert failed == 0 and changed == 0, proc.stdout[-3000:]
     proc, changed, failed = sandbox.playbook(PLAY, dict(good, nsbridge_state="absent"))
     assert failed == 0 and changed > 0 and "192.0.2.2" not in sandbox.sh(None, "ip", "route").stdout, proc.stdout[-3000:]
+    assert p + "fl" not in sandbox.links() and sandbox.namespaces() == [sandbox.host]
+
+
+def _ipv4(sandbox, netns, ifname):
+    """The IPv4 address/prefix of ``ifname`` in ``netns`` (None: the sandbox host)."""
+    addrs = json.loads(sandbox.sh(netns, "ip", "-j", "-4", "addr", "show", "dev", ifname).stdout)
+    return "%(local)s/%(prefixlen)d" % addrs[0]["addr_info"][0]

@@ -6,6 +6,9 @@ import random
 
 import pytest
 
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nsbridge.network.plugins.filter.lab_plan import lab_plan
 from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
 from ansible_collections.nsbridge.network.plugins.module_utils.roles import lab
 
@@ -215,3 +218,14 @@ def test_a_containerlab_topology_becomes_a_lab():
         host_link = [{"endpoints": ["a:eth1", "host:veth0"]}]
         lab.from_containerlab({"name": "x", "topology": {"nodes": {"a": {}}, "links": host_link}})
     assert err.value.path == "containerlab.topology.links[0].endpoints[1]"
+
+
+def test_nodes_may_join_the_fleet_network():
+    fleet = {"subnet": "10.200.7.0/24", "network": {"name": "fleet", "bridge": "nsb-fleet", "subnet": "10.200.7.0/24"}}
+    topo = {"name": "f", "nodes": {"r1": {"networks": ["fleet"]}, "r2": {}}, "links": [{"endpoints": ["r1:eth1", "r2:eth1"]}]}
+    part = lab_plan(topo, "h1", ["h1"], {}, [], fleet=fleet)
+    eth0 = [p for p in calls_of(part, "veth")[0]["pairs"] if p.get("peer_netns") == "r1" and p["peer"] == "eth0"][0]
+    assert eth0["bridge"] == "nsb-fleet" and eth0["peer_addresses"][0].startswith("10.200.7.")
+    # without the fleet role's part the fleet network is unknown, as before the fleet role ran
+    with pytest.raises(AnsibleFilterError, match=r"container 'r1'.networks\[0\].name: unknown network 'fleet'"):
+        lab_plan(topo, "h1", ["h1"], {}, [])

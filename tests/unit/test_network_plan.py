@@ -271,3 +271,26 @@ def test_a_bridge_holds_at_most_1023_ports():
     with pytest.raises(PlanError, match="network 'front': 1024 containers on it: a Linux bridge holds at most 1023 ports"):
         network_plan(NETS, many)
     assert len(network_plan(NETS, many[:1023])["pairs"]) == 1023
+
+
+FLEET_HOST = {"subnet": "10.200.7.0/24", "gateway": "10.200.7.1", "underlay": "192.0.2.7",
+              "network": {"name": "fleet", "bridge": "nsb-fleet", "subnet": "10.200.7.0/24", "mtu": 1450,
+                          "masquerade_exclude": ["10.200.0.0/16"], "accept_from": ["10.200.0.0/16"]}}
+
+
+def test_the_fleet_network_is_planned_after_the_users_never_in_place_of_one():
+    plan = network_plan(NETS, [{"name": "app", "network": "fleet"}, {"name": "web", "network": "front"}], fleet=FLEET_HOST)
+    assert [b["name"] for b in plan["bridges"]] == ["br0", "nsb-back", "nsb-fleet"]
+    assert plan["bridges"][2] == {"name": "nsb-fleet", "mtu": 1450, "addresses": ["10.200.7.1/24"]}
+    app = [p for p in plan["pairs"] if p["peer_netns"] == "app"][0]
+    assert app["bridge"] == "nsb-fleet" and app["peer_addresses"][0].startswith("10.200.7.")
+    assert plan["masquerades"] == [{"source": "10.10.0.0/16", "bridge": "br0"},
+                                   {"source": "10.200.7.0/24", "bridge": "nsb-fleet", "exclude": ["10.200.0.0/16"],
+                                    "accept_from": ["10.200.0.0/16"]}]
+    # the user's list is read, never rewritten
+    assert [n["name"] for n in NETS] == ["front", "back"]
+    # a host leaving with no fleet bridge (teardown: no network) and no fleet at all plan alike
+    assert network_plan(NETS, [], fleet={"subnet": None, "network": None}) == network_plan(NETS, [])
+    with pytest.raises(PlanError, match=r"nsbridge_networks\[1\]: network 'fleet' is the fleet role's "
+                                        r"\(nsbridge_fleet_network, on bridge nsb-fleet\): name yours otherwise"):
+        network_plan(NETS[:1] + [{"name": "fleet", "subnet": "10.9.0.0/24"}], [], fleet=FLEET_HOST)

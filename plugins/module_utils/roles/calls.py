@@ -93,7 +93,7 @@ def fleet_calls(me, settings, state):
 
 
 def fleet_network(me, settings):
-    """The fleet network this host adds to nsbridge_networks: its own subnet(s) of the fleet range;
+    """The fleet network of this host (the roles plan it after nsbridge_networks): its own subnet(s) of the fleet range;
     traffic within the range keeps its source (no masquerade) and may enter the bridge."""
     ranges = [settings["cidr"]] + ([settings["cidr6"]] if settings.get("cidr6") else [])
     network = {"name": settings["network"], "bridge": settings["bridge"], "subnet": me["subnet"],

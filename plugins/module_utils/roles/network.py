@@ -281,6 +281,20 @@ def _bridge_ports(items, nets):
                                          "several networks)" % (n, MAX_BRIDGE_PORTS))
 
 
+def with_fleet(networks, fleet=None):
+    """``networks`` and the fleet role's network for this host (``fleet``: its nsbridge_fleet_host fact),
+    last; the user's list itself is never rewritten (an extra var would outrank that).  A network of the
+    user's with the fleet network's name is an error naming both."""
+    network = (fleet or {}).get("network")
+    if not network:
+        return networks
+    for i, net in enumerate(networks or []):
+        if isinstance(net, dict) and net.get("name") == network["name"]:
+            fail("nsbridge_networks[%d]" % i, "network %r is the fleet role's (nsbridge_fleet_network, on bridge %s): "
+                                              "name yours otherwise" % (network["name"], network.get("bridge")))
+    return list(networks or []) + [network]
+
+
 def network_plan(networks, containers=None, runtime="podman", shared_names=None):
     """The roles' variables -> {namespaces, bridges, masquerades, isolation, pairs, ports, workloads,
     names, names_shared, images, summary}; raises ValidationError naming the network or container
