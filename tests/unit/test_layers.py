@@ -119,3 +119,45 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     assert edges == {"planners.bad": {"roles.network"}}
     assert upward(edges) == ["planners.bad -> roles.network"]
     assert upward({"kernel.netlink": {"engine.reconcile"}}) == ["kernel.netlink -> engine.reconcile"]
+
+
+# what the controller never needs: every ansible-playbook worker that runs a task naming one of the roles'
+# filters imports the filter plugin anew (and compiles it from source), so a kernel reader, a firewall backend
+# or a planner in that chain costs every such task its import (the network_plan filter's chain was 57 ms)
+HOST_ONLY = ("kernel", "firewall", "planners", "engine", "calls", "day2")
+
+
+def controller_imports():
+    """{filter or action plugin: the module_utils modules it imports, transitively}."""
+    edges, out = graph(), {}
+    for kind in ("filter", "action"):
+        folder = os.path.join(ROOT, "plugins", kind)
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".py"):
+                continue
+            with open(os.path.join(folder, name)) as f:
+                tree = ast.parse(f.read())
+            todo = [n.module[len(PACKAGE) + 1:] for n in ast.walk(tree)
+                    if isinstance(n, ast.ImportFrom) and (n.module or "").startswith(PACKAGE + ".")]
+            todo += ["%s.%s" % (n.module[len(PACKAGE) + 1:], a.name) for n in ast.walk(tree)
+                     if isinstance(n, ast.ImportFrom) and (n.module or "").startswith(PACKAGE + ".") for a in n.names]
+            seen = set()
+            while todo:
+                mod = todo.pop()
+                if mod in edges and mod not in seen:
+                    seen.add(mod)
+                    todo.extend(edges[mod])
+            out["%s/%s" % (kind, name)] = seen
+    return out
+
+
+def test_the_controller_plugins_import_nothing_of_the_host_side():
+    found = {plugin: sorted(m for m in mods if m.split(".")[0] in HOST_ONLY)
+             for plugin, mods in controller_imports().items()}
+    found = {plugin: mods for plugin, mods in found.items() if mods}
+    assert not found, "controller plugins importing host-side module_utils: %s" % found
+    assert "roles.network" in controller_imports()["filter/network_plan.py"], "the checker follows the imports"
+    # and roles/, the controller's layer, whether a plugin imports the module yet or not
+    roles = {name: sorted(t for t in targets if t.split(".")[0] in HOST_ONLY)
+             for name, targets in graph().items() if name.startswith("roles.")}
+    assert not any(roles.values()), "roles/ importing host-side module_utils: %s" % roles

@@ -4,6 +4,7 @@
 """Layer 0, the ground floor: what every other package shares and that knows no kernel.
 
 errors (the exceptions that name the field at fault), family (IPv4/IPv6 as a type), validate
-(input checks that raise a ValidationError naming the field).  Imports nothing of nsbridge's
+(input checks that raise a ValidationError naming the field), impairments (a link impairment's values).
+The controller's planning (roles/) imports only this package.  Imports nothing of nsbridge's
 outside this package.
 """

@@ -10,6 +10,11 @@ They are raised anywhere below the module edge and turned into exactly one
 from __future__ import annotations
 
 
+def field(prefix, name):
+    """Join an item path and a field name: ('pairs[3]', 'mtu') -> 'pairs[3].mtu'."""
+    return "%s.%s" % (prefix, name) if prefix else name
+
+
 class NsbridgeError(Exception):
     """Base class. ``path`` names the input field (``pairs[3].peer_addresses[0]``)."""
 

@@ -13,6 +13,7 @@ from .errors import ValidationError
 IFNAMSIZ = 16  # kernel limit including the trailing NUL
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PORTS = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
 def ifname(value, path):
@@ -96,6 +97,26 @@ def mtu(value, path):
     if not 68 <= value <= 65535:
         raise ValidationError("%r is outside 68..65535" % (value,), path)
     return value
+
+
+def ports(value, path):
+    """``8080``, ``"8080"`` or ``"8080-8090"`` -> (first, last); 1..65535, first <= last."""
+    if isinstance(value, bool):
+        raise ValidationError("%r is not a port or port range" % (value,), path)
+    if isinstance(value, int):
+        first = last = value
+    else:
+        match = _PORTS.match(str(value))
+        if not match:
+            raise ValidationError("%r is not a port or a range like 8080-8090" % (value,), path)
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+    for port in (first, last):
+        if not 1 <= port <= 65535:
+            raise ValidationError("port %d is outside 1..65535" % port, path)
+    if first > last:
+        raise ValidationError("range %d-%d is reversed" % (first, last), path)
+    return first, last
 
 
 def unique(items, key, path_of, what):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 
-from ..common.errors import NsbridgeError
+from ..common.errors import NsbridgeError, field  # noqa: F401 -- field: the planners join paths with it from here
 from .reconcile import BatchFailed, Context, apply_plans
 
 
@@ -54,11 +54,6 @@ def item_spec(item, item_keys, default_state):
     spec = {k: item.get(k) for k in item_keys}
     spec["state"] = spec.get("state") or default_state
     return spec
-
-
-def field(prefix, name):
-    """Join an item path and a field name: ('pairs[3]', 'mtu') -> 'pairs[3].mtu'."""
-    return "%s.%s" % (prefix, name) if prefix else name
 
 
 def run(module, module_name, plan_fn, result_key):

@@ -21,9 +21,7 @@ replaced.
 
 from __future__ import annotations
 
-import re
-
-from ..common import validate
+from ..common import impairments as values, validate
 from ..common.errors import ConflictError, KernelError, ValidationError
 from ..engine.edge import batch_items, field, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
@@ -49,105 +47,16 @@ ITEM_OPTIONS = dict(
     label=dict(type="str"),
 )
 ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
-IMPAIRMENTS = ("rate", "delay", "jitter", "loss", "corrupt", "duplicate", "reorder")
-
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)\s*$", re.I)
-_RATE_UNITS = {"bit": 1, "kbit": 10 ** 3, "mbit": 10 ** 6, "gbit": 10 ** 9,
-               "bps": 8, "kbps": 8 * 10 ** 3, "mbps": 8 * 10 ** 6, "gbps": 8 * 10 ** 9}
-_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(us|usec|ms|msec|s|sec)\s*$", re.I)
-_TIME_UNITS = {"us": 1, "usec": 1, "ms": 1000, "msec": 1000, "s": 10 ** 6, "sec": 10 ** 6}
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
-MAX_RATE = (2 ** 32 - 1) * 8  # tbf's rate is 32 bits of bytes per second
-
-
-def parse_rate(value, path):
-    """'8mbit' -> 8000000 (bits per second), tc's units (kbit = 1000 bit; bps = bytes per second)."""
-    found = _RATE.match(str(value))
-    if not found:
-        raise ValidationError("%r is not a rate (as tc writes them: 8mbit, 512kbit, 1gbit; bps is bytes/s)" % value, path)
-    bits = int(float(found.group(1)) * _RATE_UNITS[found.group(2).lower()])
-    if not 8 <= bits <= MAX_RATE:
-        raise ValidationError("%r is outside 8bit..%dbit (what tbf holds)" % (value, MAX_RATE), path)
-    return bits
-
-
-def parse_time(value, path):
-    """'10ms' -> 10000 (microseconds)."""
-    found = _TIME.match(str(value))
-    if not found:
-        raise ValidationError("%r is not a time (10ms, 500us, 1s)" % value, path)
-    usec = int(round(float(found.group(1)) * _TIME_UNITS[found.group(2).lower()]))
-    if usec > 60 * 10 ** 6:
-        raise ValidationError("%r is more than netem delays (at most 60s)" % value, path)
-    return usec
-
-
-def parse_percent(value, path):
-    """'1%' -> 1.0; 0 < value <= 100."""
-    found = _PERCENT.match(str(value))
-    if not found:
-        raise ValidationError("%r is not a share (1%%, 0.5%%)" % value, path)
-    share = float(found.group(1))
-    if not 0 < share <= 100:
-        raise ValidationError("%r is outside 0..100%%" % value, path)
-    return share
-
-
-def normalise(item, path):
-    """{rate: bits/s, delay: us, jitter: us, loss/corrupt/duplicate/reorder: percent} of an item; None
-    for what it does not ask.  Raises ValidationError for a value netem or tbf would refuse."""
-    out = {}
-    for key in IMPAIRMENTS:
-        value = item.get(key)
-        if value is None or value == "":
-            out[key] = None
-        elif key == "rate":
-            out[key] = parse_rate(value, field(path, key))
-        elif key in ("delay", "jitter"):
-            out[key] = parse_time(value, field(path, key))
-        else:
-            out[key] = parse_percent(value, field(path, key))
-    if out["jitter"] and not out["delay"]:
-        raise ValidationError("jitter needs a delay to vary", field(path, "jitter"))
-    if out["reorder"] and not out["delay"]:
-        raise ValidationError("reorder needs a delay (netem sends the reordered packets at once, the rest "
-                              "delayed)", field(path, "reorder"))
-    return out
-
-
-def text_of(impairment):
-    """'rate 8mbit, loss 1%' (what is asked, as a user wrote it back)."""
-    parts = []
-    for key in IMPAIRMENTS:
-        value = impairment.get(key)
-        if value is None:
-            continue
-        if key == "rate":
-            parts.append("rate %s" % _rate_text(value))
-        elif key in ("delay", "jitter"):
-            parts.append("%s %s" % (key, "%gms" % (value / 1000.0) if value % 1000 == 0 or value >= 1000 else "%dus" % value))
-        else:
-            parts.append("%s %g%%" % (key, value))
-    return ", ".join(parts)
-
-
-def _rate_text(bits):
-    for unit, factor in (("gbit", 10 ** 9), ("mbit", 10 ** 6), ("kbit", 10 ** 3)):
-        if bits % factor == 0:
-            return "%d%s" % (bits // factor, unit)
-    return "%dbit" % bits
-
-
 def validate_item(path, item, default_state, check_mode=False, warnings=None):
     spec = item_spec(item, ITEM_KEYS, default_state)
     validate.ifname(spec.get("dev"), field(path, "dev"))
     if spec.get("netns") is not None:
         validate.netns_name(spec["netns"], field(path, "netns"))
     if spec["state"] == "present":
-        spec["want"] = normalise(spec, path)
+        spec["want"] = values.normalise(spec, path)
         require_netns(spec.get("netns"), field(path, "netns"), check_mode, warnings)
     else:
-        spec["want"] = {key: None for key in IMPAIRMENTS}
+        spec["want"] = {key: None for key in values.IMPAIRMENTS}
     return spec
 
 
@@ -160,7 +69,7 @@ def _netem_missing(spec, path):
     return ValidationError(
         "%s: %s needs the kernel's netem queueing discipline (sch_netem), which this kernel does not have "
         "(tc qdisc add ... netem: unknown qdisc kind); rate (tbf) and loss (nftables) work without it"
-        % (what, text_of({k: spec["want"][k] for k in asked})), field(path, asked[0]))
+        % (what, values.text_of({k: spec["want"][k] for k in asked})), field(path, asked[0]))
 
 
 def preflight(params):
@@ -169,7 +78,7 @@ def preflight(params):
         spec = item_spec(item, ITEM_KEYS, params["state"])
         if spec["state"] != "present":
             continue
-        spec["want"] = normalise(spec, path)
+        spec["want"] = values.normalise(spec, path)
         error = _netem_missing(spec, path)
         if error is not None:
             raise error
@@ -213,7 +122,7 @@ def lab_view(netns, dev):
         have = _observed(*_qdiscs(ns, link["index"]))
         if have is not None:
             out["qdisc"] = have["kind"]
-            out["rate"] = _rate_text(have["tbf"] * 8) if have.get("tbf") else None
+            out["rate"] = values.rate_text(have["tbf"] * 8) if have.get("tbf") else None
             out["netem"] = have.get("netem")
             if have.get("netem") and have["netem"].get("loss"):
                 out["loss"], out["loss_by"] = "%g%%" % round(have["netem"]["loss"] * 100.0 / (2 ** 32 - 1), 3), "netem"
@@ -306,7 +215,7 @@ def _plan_one(kernel, key, path, spec, netem, tables):
     if spec.get("netns") is not None and not netns_exists(spec["netns"]):
         if spec["state"] == "absent" or kernel.check_mode:
             after = None if spec["state"] == "absent" else _after(spec, want, netem)
-            return ItemPlan(key, dev, None, after, [Step("impair %s in %s: %s" % (dev, spec["netns"], text_of(want)),
+            return ItemPlan(key, dev, None, after, [Step("impair %s in %s: %s" % (dev, spec["netns"], values.text_of(want)),
                                                          lambda: None)] if after and any(want.values()) else [])
         raise ValidationError("network namespace %r does not exist" % spec["netns"], field(path, "netns"))
     ns = kernel.ns(spec.get("netns"))
@@ -316,7 +225,7 @@ def _plan_one(kernel, key, path, spec, netem, tables):
             return ItemPlan(key, dev, None, None)
         if kernel.check_mode:
             return ItemPlan(key, dev, None, _after(spec, want, netem), [
-                Step("impair %s%s: %s" % (dev, where(ns), text_of(want)), lambda: None)] if any(want.values()) else [])
+                Step("impair %s%s: %s" % (dev, where(ns), values.text_of(want)), lambda: None)] if any(want.values()) else [])
         raise ValidationError("interface %r does not exist%s" % (dev, where(ns)), field(path, "dev"))
     root, child = _qdiscs(ns, link["index"])
     if root is not None and root["handle"] not in (HANDLE, 0) and spec["state"] == "present":
@@ -371,13 +280,13 @@ def _plan_one(kernel, key, path, spec, netem, tables):
 def _qdisc_steps(ns, index, what, expected, netem_args, want):
     if expected["kind"] == "tbf":
         args = _tbf_args(want["rate"])
-        return [Step("shape %s to %s (tbf)" % (what, _rate_text(want["rate"])),
+        return [Step("shape %s to %s (tbf)" % (what, values.rate_text(want["rate"])),
                      lambda: ns.call("tbf on %s" % what, ns.ipr.tc, "replace", "tbf", index, HANDLE, **args))]
-    steps = [Step("impair %s: %s (netem)" % (what, text_of(dict(want, rate=None))),
+    steps = [Step("impair %s: %s (netem)" % (what, values.text_of(dict(want, rate=None))),
                   lambda: ns.call("netem on %s" % what, ns.ipr.tc, "replace", "netem", index, HANDLE, **netem_args))]
     if "tbf" in expected:
         args = _tbf_args(want["rate"])
-        steps.append(Step("shape %s to %s (tbf under netem)" % (what, _rate_text(want["rate"])),
+        steps.append(Step("shape %s to %s (tbf under netem)" % (what, values.rate_text(want["rate"])),
                           lambda: ns.call("tbf on %s" % what, ns.ipr.tc, "replace", "tbf", index, CHILD,
                                           parent=HANDLE | 1, **args)))
     return steps
@@ -385,8 +294,8 @@ def _qdisc_steps(ns, index, what, expected, netem_args, want):
 
 def _after(spec, want, netem):
     out = {"dev": spec["dev"], "netns": spec.get("netns"), "managed": True,
-           "impairment": text_of(want), "loss_by": ("netem" if netem else "nftables") if want["loss"] else None}
-    out.update({k: spec.get(k) for k in IMPAIRMENTS if want[k] is not None})
+           "impairment": values.text_of(want), "loss_by": ("netem" if netem else "nftables") if want["loss"] else None}
+    out.update({k: spec.get(k) for k in values.IMPAIRMENTS if want[k] is not None})
     return out
 
 
@@ -395,7 +304,7 @@ def _before(spec, have, loss, ns):
     if have is not None:
         out["qdisc"] = have["kind"]
         if have.get("tbf"):
-            out["rate"] = _rate_text(have["tbf"] * 8)
+            out["rate"] = values.rate_text(have["tbf"] * 8)
         if have.get("netem"):
             out["netem"] = dict(have["netem"])
     if loss is not None:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple, Optional
 
 from ..common import validate
@@ -31,7 +30,6 @@ ITEM_OPTIONS = dict(
     localhost=dict(type="bool", default=False),
 )
 ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
 class PublishKey(NamedTuple):
@@ -70,31 +68,11 @@ class PublishKey(NamedTuple):
                 and self.first <= other.last and other.first <= self.last)
 
 
-def parse_ports(value, path):
-    """``8080``, ``"8080"`` or ``"8080-8090"`` -> (first, last); 1..65535, first <= last."""
-    if isinstance(value, bool):
-        raise ValidationError("%r is not a port or port range" % (value,), path)
-    if isinstance(value, int):
-        first = last = value
-    else:
-        match = _RANGE.match(str(value))
-        if not match:
-            raise ValidationError("%r is not a port or a range like 8080-8090" % (value,), path)
-        first = int(match.group(1))
-        last = int(match.group(2) or first)
-    for port in (first, last):
-        if not 1 <= port <= 65535:
-            raise ValidationError("port %d is outside 1..65535" % port, path)
-    if first > last:
-        raise ValidationError("range %d-%d is reversed" % (first, last), path)
-    return first, last
-
-
 def validate_publish(path, item, default_state):
     spec = item_spec(item, ITEM_KEYS, default_state)
     if spec["host_port"] is None:
         raise ValidationError("is required", field(path, "host_port"))
-    spec["host_ports"] = parse_ports(spec["host_port"], field(path, "host_port"))
+    spec["host_ports"] = validate.ports(spec["host_port"], field(path, "host_port"))
     protocol = spec["protocol"] or "tcp"
     if protocol not in PROTOCOLS:
         raise ValidationError("%r is not one of %s" % (protocol, ", ".join(PROTOCOLS)), field(path, "protocol"))
@@ -118,7 +96,7 @@ def validate_publish(path, item, default_state):
     if spec["destination_port"] is None:
         spec["destination_ports"] = spec["host_ports"]
     else:
-        spec["destination_ports"] = parse_ports(spec["destination_port"], field(path, "destination_port"))
+        spec["destination_ports"] = validate.ports(spec["destination_port"], field(path, "destination_port"))
     hp, dp = spec["host_ports"], spec["destination_ports"]
     if hp[1] - hp[0] != dp[1] - dp[0]:
         raise ValidationError("range %d-%d has %d ports but host_port %d-%d has %d"

@@ -40,7 +40,7 @@ import ipaddress
 import re
 
 from ..common import validate
-from ..planners import impairment
+from ..common import impairments
 from . import containers as ctrs
 from . import network as netplan
 from .containers import fail
@@ -250,14 +250,14 @@ def _netem(link, endpoints, where):
         for node, values in given.items():
             at = "%s.netem.%s" % (where, node)
             values = _dict(values, at, "rate, delay, jitter, loss, corrupt, duplicate, reorder")
-            ctrs.known_keys(values, impairment.IMPAIRMENTS, at)
-            out[ends[node]] = (values, impairment.normalise(values, at))
+            ctrs.known_keys(values, impairments.IMPAIRMENTS, at)
+            out[ends[node]] = (values, impairments.normalise(values, at))
         return out
-    ctrs.known_keys(given, impairment.IMPAIRMENTS + tuple(sorted(ends)), where + ".netem")
+    ctrs.known_keys(given, impairments.IMPAIRMENTS + tuple(sorted(ends)), where + ".netem")
     if any(k in ends for k in given):
         fail(where + ".netem", "give impairments for the whole link or per node (%s), not both"
              % ", ".join(sorted(ends)))
-    normal = impairment.normalise(given, where + ".netem")
+    normal = impairments.normalise(given, where + ".netem")
     return {i: (given, normal) for i in range(len(endpoints))}
 
 
@@ -469,7 +469,7 @@ def plan(lab, host, inventory, hostvars=None, networks=None, containers=None, ru
                               "spans": spans, "vni": link["vni"] if spans else None, "mtu": mtu,
                               "state": "up" if link["up"] else "down",
                               "addresses": [_end_addresses(link, j) for j in range(len(ends))],
-                              "netem": {"%s:%s" % ends[j]: impairment.text_of(v[1]) for j, v in link["netem"].items()},
+                              "netem": {"%s:%s" % ends[j]: impairments.text_of(v[1]) for j, v in link["netem"].items()},
                               "switch": _switch(lab, link) if link["kind"] == "lan" else None})
         if not link["up"]:
             for j, (node, ifname) in enumerate(ends):

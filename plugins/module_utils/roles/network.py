@@ -4,8 +4,9 @@
 """The roles' networks and containers, checked and turned into module batches (dual-stack).
 
 One planner for the ``network_plan`` filter (the roles) and for any module that is given the
-roles' description: it checks with the same validators the modules use (common.validate,
-planners.port_publish.parse_ports), and every error names the network or container and the key
+roles' description: it checks with the same validators the modules use (common.validate), and
+imports nothing of the kernel or firewall layers (a controller's worker imports it anew for every task
+that names one of the roles' filters), and every error names the network or container and the key
 (``network 'front'.subnet6: ...``).  Containers, their networks, addresses, default routes and
 names are roles.containers'; this module holds the networks and puts the batches together.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import re
 
 from ..common import validate
-from ..planners.port_publish import parse_ports
 from . import containers as ctrs
 from .containers import NAME, fail, host_ifname, known_keys as _known_keys
 
@@ -136,8 +136,8 @@ def _publish_entries(value, where):
             proto = match.group("proto") or "tcp"
         if proto not in PROTOCOLS:
             fail(here, "protocol %r is not tcp, udp or sctp" % (proto,))
-        host_ports = parse_ports(host, here + ".host_port")
-        container_ports = parse_ports(cont, here + ".container_port")
+        host_ports = validate.ports(host, here + ".host_port")
+        container_ports = validate.ports(cont, here + ".container_port")
         if host_ports[1] - host_ports[0] != container_ports[1] - container_ports[0]:
             fail(here, "host and container port ranges differ in length")
         family = None  # both families (Docker's -p 8080:80 on a dual-stack network)
