@@ -1,6 +1,7 @@
 """The module edge: batch and single forms, and one fail_json with context."""
 
-from ansible_collections.nsbridge.network.plugins.module_utils.engine.edge import batch_items, field, run
+from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import field
+from ansible_collections.nsbridge.network.plugins.module_utils.engine.edge import batch_items, run
 from ansible_collections.nsbridge.network.plugins.module_utils.common.errors import ValidationError
 from ansible_collections.nsbridge.network.plugins.module_utils.engine.reconcile import ItemPlan, Planned, Step
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 
-from ..common.errors import NsbridgeError, field  # noqa: F401 -- field: the planners join paths with it from here
+from ..common.errors import NsbridgeError
 from .reconcile import BatchFailed, Context, apply_plans
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 
 from ..common import validate
-from ..common.errors import ConflictError, ValidationError
+from ..common.errors import ConflictError, ValidationError, field
 from ..engine import owner as owners
-from ..engine.edge import field, item_spec
+from ..engine.edge import item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import BRIDGE_GROUP, is_ours, mark, owner_of
 from .links import (address_steps, delete_link, ownership, parse_addresses, plan_link_batch, removable_link, require_netns,

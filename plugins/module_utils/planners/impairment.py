@@ -22,8 +22,8 @@ replaced.
 from __future__ import annotations
 
 from ..common import impairments as values, validate
-from ..common.errors import ConflictError, KernelError, ValidationError
-from ..engine.edge import batch_items, field, item_spec
+from ..common.errors import ConflictError, KernelError, ValidationError, field
+from ..engine.edge import batch_items, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.features import qdisc_available
 from ..kernel.libnftables import Nft
@@ -47,6 +47,8 @@ ITEM_OPTIONS = dict(
     label=dict(type="str"),
 )
 ITEM_KEYS = tuple(ITEM_OPTIONS) + ("state",)
+
+
 def validate_item(path, item, default_state, check_mode=False, warnings=None):
     spec = item_spec(item, ITEM_KEYS, default_state)
     validate.ifname(spec.get("dev"), field(path, "dev"))

@@ -10,9 +10,9 @@ import ipaddress
 import random
 
 from ..common import validate
-from ..common.errors import KernelError, ValidationError
+from ..common.errors import KernelError, ValidationError, field
 from ..engine import owner as owners
-from ..engine.edge import batch_items, field
+from ..engine.edge import batch_items
 from ..engine.reconcile import ItemPlan, Step
 from ..kernel.netlink import Kernel, is_ours, mark, netns_exists, owner_of
 from ..kernel.rtnl_writer import RtnlBatch

@@ -33,9 +33,9 @@ import os
 import socket
 
 from ..common import validate
-from ..common.errors import ConflictError, ValidationError
+from ..common.errors import ConflictError, ValidationError, field
 from ..engine import owner as owners
-from ..engine.edge import batch_items, field, item_spec
+from ..engine.edge import batch_items, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 
 ITEM_OPTIONS = dict(

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from ..common import validate
-from ..common.errors import ValidationError
+from ..common.errors import ValidationError, field
 from ..common.family import family_of
-from ..engine.edge import batch_items, field, item_spec
+from ..engine.edge import batch_items, item_spec
 from ..engine.reconcile import Planned
 from ..firewall.host_settings import forwarding_steps
 from ..firewall.planner import FirewallPlanner

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from ..common import validate
-from ..engine.edge import batch_items, field, item_spec
+from ..common.errors import field
+from ..engine.edge import batch_items, item_spec
 from ..engine.reconcile import Planned
 from ..kernel.netlink import BRIDGE_GROUP
 from ..firewall.planner import FirewallPlanner

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from ..common import validate
-from ..common.errors import ConflictError, ValidationError
+from ..common.errors import ConflictError, ValidationError, field
 from ..common.family import IPV4, IPV6, Family, family_of
-from ..engine.edge import batch_items, field, item_spec
+from ..engine.edge import batch_items, item_spec
 from ..engine.reconcile import Planned, Step
 from ..firewall.host_settings import (conntrack_flush_step, forwarding_steps, interface_exists, restore_steps, saved_keys,
                                       sysctl_steps)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ipaddress
 
 from ..common import validate
-from ..common.errors import ConflictError, ValidationError
-from ..engine.edge import batch_items, field, item_spec
+from ..common.errors import ConflictError, ValidationError, field
+from ..engine.edge import batch_items, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import Kernel
 from ..kernel.rtnl_writer import RtnlBatch

@@ -21,9 +21,9 @@ import ipaddress
 import os
 
 from ..common import validate
-from ..common.errors import ConflictError, KernelError, ValidationError
+from ..common.errors import ConflictError, KernelError, ValidationError, field
 from ..engine import owner as owners
-from ..engine.edge import field, item_spec
+from ..engine.edge import item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import GROUP, is_ours, mark, netns_path, owner_of
 from ..kernel.rtnl_writer import RtnlBatch

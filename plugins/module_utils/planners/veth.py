@@ -16,8 +16,8 @@ import os
 import socket
 
 from ..common import validate
-from ..common.errors import ConflictError, KernelError, ValidationError
-from ..engine.edge import field, item_spec
+from ..common.errors import ConflictError, KernelError, ValidationError, field
+from ..engine.edge import item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..engine import owner as owners
 from ..kernel.netlink import GROUP, is_ours, mark, netns_path, owner_of, pyroute2

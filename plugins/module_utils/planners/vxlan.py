@@ -15,8 +15,8 @@ from __future__ import annotations
 import socket
 
 from ..common import validate
-from ..common.errors import ConflictError, ValidationError
-from ..engine.edge import field
+from ..common.errors import ConflictError, ValidationError, field
+
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..engine import owner as owners
 from ..kernel.netlink import GROUP, Kernel, is_ours, mark, owner_of

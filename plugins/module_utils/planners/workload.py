@@ -24,9 +24,9 @@ import subprocess
 import time
 
 from ..common import validate
-from ..common.errors import KernelError, ValidationError
+from ..common.errors import KernelError, ValidationError, field
 from ..engine import owner as owners
-from ..engine.edge import batch_items, field, item_spec
+from ..engine.edge import batch_items, item_spec
 from ..engine.reconcile import ItemPlan, Planned, Step
 from ..kernel.netlink import netns_exists, netns_path
 from ..kernel.run_state import write_state
