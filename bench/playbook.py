@@ -174,10 +174,10 @@ def main():
             if name.startswith(tuple(prefixes.values())):
                 subprocess.run(["ip", "netns", "delete", name], check=False)
     print("playbook: %d containers, each a web server with a published port, on one network" % args.n)
-    print("  the roles: first run %6.1f s (target <= 5)    converged %5.1f s (target <= 2)    teardown %5.1f s "
+    print("  the roles: first run %6.1f s (target <= 5)    converged %5.2f s (target <= 2)    teardown %5.1f s "
           "(target <= 3)" % (first, again, down))
-    print("  same-run floors: a playbook of one task %.1f s; of one apply task with no calls %.1f s; the roles' two "
-          "module runs with no work (two apply tasks, no calls) %.1f s; converged minus that floor: %.1f s for %d "
+    print("  same-run floors: a playbook of one task %.2f s; of one apply task with no calls %.2f s; the roles' two "
+          "module runs with no work (two apply tasks, no calls) %.2f s; converged minus that floor: %.2f s for %d "
           "containers (planning, observing, the summary)"
           % (floor["one task"], floor["one apply task, no calls"], floor["two apply tasks, no calls"],
              again - floor["two apply tasks, no calls"], args.n))
@@ -188,9 +188,9 @@ def main():
         print("  ratios nsbridge/Docker: build %.2f, teardown %.2f" % (first / peer[0], down / peer[1]))
     if naive is not None:
         print("  naive playbook (loops of ip / iptables) %6.1f s; ratio ours/naive %.3f" % (naive, first / naive))
-    print("  the main job (site.yml with proof and picture, 3 containers): first %.1f s, converged %.1f s "
+    print("  the main job (site.yml with proof and picture, 3 containers): first %.1f s, converged %.2f s "
           "(target <= 3); its floor, the same module runs with no work (three apply tasks with no calls and "
-          "network_info) %.1f s" % (job_first, job_again, floor["the main job's module runs, no work"]))
+          "network_info) %.2f s" % (job_first, job_again, floor["the main job's module runs, no work"]))
 
 
 if __name__ == "__main__":
