@@ -9,6 +9,7 @@ import os
 from conftest import ROOT
 
 PLAY = os.path.join(ROOT, "tests", "integration", "data", "fleet.yml")
+LAB_PLAY = os.path.join(ROOT, "tests", "integration", "data", "fleet_lab.yml")
 
 
 def test_a_wrong_fleet_is_an_error_naming_the_variable(sandbox):
@@ -56,6 +57,28 @@ def test_a_wrong_fleet_is_an_error_naming_the_variable(sandbox):
     assert failed == 0 and changed == 0, proc.stdout[-3000:]
     proc, changed, failed = sandbox.playbook(PLAY, dict(good, nsbridge_state="absent"))
     assert failed == 0 and changed > 0 and "192.0.2.2" not in sandbox.sh(None, "ip", "route").stdout, proc.stdout[-3000:]
+    assert p + "fl" not in sandbox.links() and sandbox.namespaces() == [sandbox.host]
+
+
+def test_lab_nodes_join_the_fleet_network(sandbox):
+    """The lab role plans the fleet role's network too: a node on it gets an address of this host's fleet
+    subnet and reaches the fleet bridge; nsbridge_networks (an extra var here) never lists it."""
+    p = sandbox.prefix
+    lab = {"name": p + "l", "nodes": {p + "n1": {"networks": ["fleet"]}, p + "n2": {}},
+           "links": [{"endpoints": [p + "n1:eth1", p + "n2:eth1"]}]}
+    extra = {"nsbridge_fleet_cidr": "10.232.0.0/16", "nsbridge_fleet_bridge": p + "fl", "nsbridge_fleet_allocation_file": "",
+             "nsbridge_fleet_members": {"localhost": {"underlay": "192.0.2.1"}}, "nsbridge_networks": [],
+             "nsbridge_containers": [], "nsbridge_lab": lab}
+    proc, changed, failed = sandbox.playbook(LAB_PLAY, extra)
+    assert failed == 0 and changed > 0, proc.stdout[-3000:]
+    bridge = ipaddress.ip_interface(_ipv4(sandbox, None, p + "fl"))
+    assert ipaddress.ip_interface(_ipv4(sandbox, p + "n1", "eth0")).network == bridge.network
+    assert sandbox.ping(p + "n1", str(bridge.ip))
+    assert p + "n2" in sandbox.namespaces() and "eth1" in sandbox.links(p + "n2")
+    proc, changed, failed = sandbox.playbook(LAB_PLAY, extra)
+    assert failed == 0 and changed == 0, proc.stdout[-3000:]
+    proc, changed, failed = sandbox.playbook(LAB_PLAY, dict(extra, nsbridge_state="absent"))
+    assert failed == 0 and changed > 0, proc.stdout[-3000:]
     assert p + "fl" not in sandbox.links() and sandbox.namespaces() == [sandbox.host]
 
 
