@@ -94,6 +94,7 @@ def text_of(impairment):
 
 
 def rate_text(bits):
+    """8000000 -> '8mbit': in the largest of tc's units that holds ``bits`` whole."""
     for unit, factor in (("gbit", 10 ** 9), ("mbit", 10 ** 6), ("kbit", 10 ** 3)):
         if bits % factor == 0:
             return "%d%s" % (bits // factor, unit)
