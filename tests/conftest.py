@@ -15,6 +15,7 @@ import contextlib
 import glob
 import importlib
 import io
+import ipaddress
 import json
 import os
 import re
@@ -114,6 +115,12 @@ class Sandbox:
     def ping(self, netns, address):
         """True if one ping from ``netns`` to ``address`` (an address this sandbox made) is answered."""
         return self.sh(netns, "ping", "-c", "1", "-W", "1", "-q", address, check=False).returncode == 0
+
+    def address(self, netns, ifname, family=4):
+        """The first global address of ``ifname`` in ``netns`` (None: the sandbox host), as an ip_interface
+        (ADDRESS/PREFIX)."""
+        out = self.sh(netns, "ip", "-%d" % family, "-o", "addr", "show", "dev", ifname, "scope", "global").stdout
+        return ipaddress.ip_interface(out.split()[3])
 
     def namespaces(self):
         return [n for n in netlink.list_netns() if n.startswith(self.prefix)]

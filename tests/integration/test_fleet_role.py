@@ -3,7 +3,6 @@ checked by the role's argument spec and its filters, not by assert tasks (each a
 Its network reaches bridge_network and containers beside nsbridge_networks, even one given with -e."""
 
 import ipaddress
-import json
 import os
 
 from conftest import ROOT
@@ -48,10 +47,10 @@ def test_a_wrong_fleet_is_an_error_naming_the_variable(sandbox):
     proc, changed, failed = sandbox.playbook(PLAY, good)
     routes = sandbox.sh(None, "ip", "route").stdout
     assert failed == 0 and changed > 0 and " via 192.0.2.2 dev %su0" % p in routes, proc.stdout[-3000:] + routes
-    bridge = ipaddress.ip_interface(_ipv4(sandbox, None, p + "fl"))
+    bridge = sandbox.address(None, p + "fl")
     assert bridge in ipaddress.ip_network("10.230.0.0/16") and bridge.network != ipaddress.ip_network("10.230.0.0/16")
     # the container on the fleet network has an address of this host's fleet subnet, and reaches its gateway
-    assert ipaddress.ip_interface(_ipv4(sandbox, p + "c1", "eth0")).network == bridge.network
+    assert sandbox.address(p + "c1", "eth0").network == bridge.network
     assert sandbox.ping(p + "c1", str(bridge.ip))
     proc, changed, failed = sandbox.playbook(PLAY, good)
     assert failed == 0 and changed == 0, proc.stdout[-3000:]
@@ -71,8 +70,8 @@ def test_lab_nodes_join_the_fleet_network(sandbox):
              "nsbridge_containers": [], "nsbridge_lab": lab}
     proc, changed, failed = sandbox.playbook(LAB_PLAY, extra)
     assert failed == 0 and changed > 0, proc.stdout[-3000:]
-    bridge = ipaddress.ip_interface(_ipv4(sandbox, None, p + "fl"))
-    assert ipaddress.ip_interface(_ipv4(sandbox, p + "n1", "eth0")).network == bridge.network
+    bridge = sandbox.address(None, p + "fl")
+    assert sandbox.address(p + "n1", "eth0").network == bridge.network
     assert sandbox.ping(p + "n1", str(bridge.ip))
     assert p + "n2" in sandbox.namespaces() and "eth1" in sandbox.links(p + "n2")
     proc, changed, failed = sandbox.playbook(LAB_PLAY, extra)
@@ -80,9 +79,3 @@ def test_lab_nodes_join_the_fleet_network(sandbox):
     proc, changed, failed = sandbox.playbook(LAB_PLAY, dict(extra, nsbridge_state="absent"))
     assert failed == 0 and changed > 0, proc.stdout[-3000:]
     assert p + "fl" not in sandbox.links() and sandbox.namespaces() == [sandbox.host]
-
-
-def _ipv4(sandbox, netns, ifname):
-    """The IPv4 address/prefix of ``ifname`` in ``netns`` (None: the sandbox host)."""
-    addrs = json.loads(sandbox.sh(netns, "ip", "-j", "-4", "addr", "show", "dev", ifname).stdout)
-    return "%(local)s/%(prefixlen)d" % addrs[0]["addr_info"][0]

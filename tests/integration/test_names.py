@@ -52,8 +52,7 @@ def curl(box, netns, url, family):
 
 
 def address(box, netns, dev, family):
-    out = box.sh(netns, "ip", "-%d" % family, "-o", "addr", "show", "dev", dev, "scope", "global").stdout
-    return out.split()[3].split("/")[0]
+    return str(box.address(netns, dev, family).ip)
 
 
 def pid_of(box, name):

@@ -127,37 +127,33 @@ def test_the_checker_sees_an_upward_import(tmp_path):
 HOST_ONLY = ("kernel", "firewall", "planners", "engine", "calls", "day2")
 
 
-def controller_imports():
-    """{filter or action plugin: the module_utils modules it imports, transitively}."""
-    edges, out = graph(), {}
+def controller_imports(edges):
+    """{filter or action plugin: the module_utils modules it imports, transitively} (``edges``: graph())."""
+    out = {}
     for kind in ("filter", "action"):
         folder = os.path.join(ROOT, "plugins", kind)
         for name in sorted(os.listdir(folder)):
             if not name.endswith(".py"):
                 continue
-            with open(os.path.join(folder, name)) as f:
-                tree = ast.parse(f.read())
-            todo = [n.module[len(PACKAGE) + 1:] for n in ast.walk(tree)
-                    if isinstance(n, ast.ImportFrom) and (n.module or "").startswith(PACKAGE + ".")]
-            todo += ["%s.%s" % (n.module[len(PACKAGE) + 1:], a.name) for n in ast.walk(tree)
-                     if isinstance(n, ast.ImportFrom) and (n.module or "").startswith(PACKAGE + ".") for a in n.names]
-            seen = set()
+            plugin = "%s/%s" % (kind, name)
+            todo, seen = list(imports_of(plugin, os.path.join(folder, name))), set()
             while todo:
                 mod = todo.pop()
                 if mod in edges and mod not in seen:
                     seen.add(mod)
                     todo.extend(edges[mod])
-            out["%s/%s" % (kind, name)] = seen
+            out[plugin] = seen
     return out
 
 
 def test_the_controller_plugins_import_nothing_of_the_host_side():
-    found = {plugin: sorted(m for m in mods if m.split(".")[0] in HOST_ONLY)
-             for plugin, mods in controller_imports().items()}
+    edges = graph()
+    plugins = controller_imports(edges)
+    found = {plugin: sorted(m for m in mods if m.split(".")[0] in HOST_ONLY) for plugin, mods in plugins.items()}
     found = {plugin: mods for plugin, mods in found.items() if mods}
     assert not found, "controller plugins importing host-side module_utils: %s" % found
-    assert "roles.network" in controller_imports()["filter/network_plan.py"], "the checker follows the imports"
+    assert "roles.network" in plugins["filter/network_plan.py"], "the checker follows the imports"
     # and roles/, the controller's layer, whether a plugin imports the module yet or not
     roles = {name: sorted(t for t in targets if t.split(".")[0] in HOST_ONLY)
-             for name, targets in graph().items() if name.startswith("roles.")}
+             for name, targets in edges.items() if name.startswith("roles.")}
     assert not any(roles.values()), "roles/ importing host-side module_utils: %s" % roles
