@@ -173,6 +173,21 @@ def test_bad_nodes_name_the_node_and_the_field(nodes, where, says):
     assert err.value.path == where and says in err.value.message, (err.value.path, err.value.message)
 
 
+@pytest.mark.parametrize("nodes, where, says", [
+    ({"r1": {"networks": ["nope"]}, "r2": {}}, "nsbridge_lab.nodes.r1.networks[0].name", "unknown network 'nope'"),
+    ({"r1": {"networks": [{"name": "front", "ip": "10.10.0.9"}]}, "r2": {"networks": [{"name": "front", "ip": "10.10.0.9"}]}},
+     "nsbridge_lab.nodes.r2.networks[0].ip", "10.10.0.9 is also nsbridge_lab.nodes.r1's address"),
+    ({"r1": {"networks": [{"name": "front", "aliases": ["r2"]}]}, "r2": {"networks": ["front"]}},
+     "nsbridge_lab.nodes.r2.name", "its name is also an alias of nsbridge_lab.nodes.r1 on network 'front'"),
+])
+def test_a_nodes_network_errors_name_the_node_not_a_container(nodes, where, says):
+    """A node on the host's networks is planned as a container is; its errors still name the lab's variable."""
+    with pytest.raises(ValidationError) as err:
+        lab.plan({"name": "x", "nodes": nodes, "links": [{"endpoints": ["r1:eth1", "r2:eth1"]}]}, "h1", INVENTORY,
+                 HOSTVARS, networks=[{"name": "front", "subnet": "10.10.0.0/24"}])
+    assert err.value.path == where and says in err.value.message, (err.value.path, err.value.message)
+
+
 def test_underlays_and_names_across_hosts():
     with pytest.raises(ValidationError) as err:
         lab.plan(ring(), "h1", INVENTORY, {"h1": {"ansible_host": "192.0.2.1"}, "h2": {"ansible_host": "h2.example"},
@@ -227,5 +242,5 @@ def test_nodes_may_join_the_fleet_network():
     eth0 = [p for p in calls_of(part, "veth")[0]["pairs"] if p.get("peer_netns") == "r1" and p["peer"] == "eth0"][0]
     assert eth0["bridge"] == "nsb-fleet" and eth0["peer_addresses"][0].startswith("10.200.7.")
     # without the fleet role's part the fleet network is unknown, as before the fleet role ran
-    with pytest.raises(AnsibleFilterError, match=r"container 'r1'.networks\[0\].name: unknown network 'fleet'"):
+    with pytest.raises(AnsibleFilterError, match=r"nsbridge_lab.nodes.r1.networks\[0\].name: unknown network 'fleet'"):
         lab_plan(topo, "h1", ["h1"], {}, [])

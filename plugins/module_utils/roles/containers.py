@@ -101,14 +101,15 @@ def _attachments(c, nets, where):
              "aliases": _aliases(c.get("aliases"), where + ".aliases"), "gw_priority": 0, "index": 0}]
 
 
-def containers(specs, nets):
-    """[(name, spec, mode, where, attachments)] in list order, and {name: spec}."""
+def containers(specs, nets, label="container %r"):
+    """[(name, spec, mode, where, attachments)] in list order, and {name: spec}; ``label`` % name is how
+    errors name a container (``where``; the lab's nodes are ``nsbridge_lab.nodes.%s``)."""
     items, seen = [], {}
     for i, c in enumerate(specs or []):
         if not isinstance(c, dict) or not c.get("name"):
             fail("nsbridge_containers[%d]" % i, "every container needs a name")
         name = str(c["name"])
-        where = "container %r" % name
+        where = label % name
         known_keys(c, CONTAINER_KEYS, where)
         if not NAME.match(name):
             fail(where + ".name", "must match %s (at most 63 characters)" % NAME.pattern)
@@ -152,8 +153,9 @@ def _allocate(family, name, where):
     fail(where, "%s has no free address left" % subnet)
 
 
-def _explicit(name, att, key, net, version):
-    """The address an attachment asks for with ``key`` (ip, ip6), checked; None if it asks none."""
+def _explicit(label, att, key, net, version):
+    """The address an attachment asks for with ``key`` (ip, ip6), checked; None if it asks none.
+    ``label``: how errors name the container that asks (its ``where``)."""
     if att.get(key) is None:
         return None
     where = att["where"] + "." + key
@@ -169,19 +171,19 @@ def _explicit(name, att, key, net, version):
     if ip == family["gateway"]:
         fail(where, "%s is network %r's gateway" % (ip, net["name"]))
     if ip in family["taken"]:
-        fail(where, "%s is also container %r's address" % (ip, family["taken"][ip]))
-    family["taken"][ip] = name
+        fail(where, "%s is also %s's address" % (ip, family["taken"][ip]))
+    family["taken"][ip] = label
     return ip
 
 
 def address(items, nets):
     """Give every attachment its addresses (``att["ips"]``: {4: ip, 6: ip}): explicit ones first, then
     hashed ones in name order (stable whatever the list order; adding a container renumbers nobody)."""
-    for name, _c, _mode, _where, atts in items:
+    for _name, _c, _mode, where, atts in items:
         for att in atts:
             att["ips"] = {}
             for version, key in ((4, "ip"), (6, "ip6")):
-                ip = _explicit(name, att, key, nets[att["network"]], version)
+                ip = _explicit(where, att, key, nets[att["network"]], version)
                 if ip is not None:
                     att["ips"][version] = ip
     for name, _c, _mode, where, atts in sorted(items, key=lambda item: item[0]):
@@ -189,7 +191,7 @@ def address(items, nets):
             for version, family in sorted(nets[att["network"]]["families"].items()):
                 if version not in att["ips"]:
                     ip = _allocate(family, name, "%s.%s" % (att["where"], "ip" if version == 4 else "ip6"))
-                    family["taken"][ip] = name
+                    family["taken"][ip] = where
                     att["ips"][version] = ip
 
 
@@ -220,8 +222,8 @@ def check_names(items):
                         what = "its name" if alias == name else "alias %r" % alias
                         theirs = "the name" if other[1] else "an alias"
                         fail(where + ".name" if alias == name else att["where"] + ".aliases",
-                             "%s is also %s of container %r on network %r" % (what, theirs, other[0], network))
-                    claimed.setdefault(alias, (name, alias == name))
+                             "%s is also %s of %s on network %r" % (what, theirs, other[2], network))
+                    claimed.setdefault(alias, (name, alias == name, where))
 
 
 def network_entries(items):

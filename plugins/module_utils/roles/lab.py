@@ -454,7 +454,7 @@ def plan(lab, host, inventory, hostvars=None, networks=None, containers=None, ru
         if spec.get("networks") is None:
             item["network"] = "none"
         specs.append(item)
-    base = netplan.network_plan(networks or [], specs, runtime)
+    base = netplan.network_plan(networks or [], specs, runtime, label="nsbridge_lab.nodes.%s")
     pairs, bridges, tunnels, impairs, switches = list(base["pairs"]), [], [], [], []
     lab_mtu = lab.get("mtu")
     down = {}  # node -> [subnets and interfaces of its links that are down]

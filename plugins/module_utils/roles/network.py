@@ -236,9 +236,9 @@ def _ports(plan, name, c, where, targets, published):
             for port in range(h0, h1 + 1):
                 for other_ip, owner in published.get((version, spec["protocol"], port), ()):
                     if "*" in (other_ip, host_ip) or other_ip == host_ip:
-                        fail(here, "host port %d/%s (IPv%d) is also published by container %r"
+                        fail(here, "host port %d/%s (IPv%d) is also published by %s"
                              % (port, spec["protocol"], version, owner))
-                published.setdefault((version, spec["protocol"], port), []).append((host_ip, name))
+                published.setdefault((version, spec["protocol"], port), []).append((host_ip, where))
             item = {"host_port": str(h0) if h0 == h1 else "%d-%d" % (h0, h1), "destination": str(ip),
                     "destination_port": str(c0) if c0 == c1 else "%d-%d" % (c0, c1),
                     "protocol": spec["protocol"], "bridge": bridge}
@@ -295,13 +295,14 @@ def with_fleet(networks, fleet=None):
     return list(networks or []) + [network]
 
 
-def network_plan(networks, containers=None, runtime="podman", shared_names=None):
+def network_plan(networks, containers=None, runtime="podman", shared_names=None, label="container %r"):
     """The roles' variables -> {namespaces, bridges, masquerades, isolation, pairs, ports, workloads,
     names, names_shared, images, summary}; raises ValidationError naming the network or container
     and the key.  ``shared_names``: {network: [{address, names}]} every container on that network
-    resolves too (the fleet role's: the other hosts' containers)."""
+    resolves too (the fleet role's: the other hosts' containers).  ``label`` % name: how errors name
+    a container (the lab role's nodes are its ``nsbridge_lab.nodes.NAME``)."""
     nets = _networks(networks)
-    items, seen = ctrs.containers(containers, nets)
+    items, seen = ctrs.containers(containers, nets, label)
     _bridge_ports(items, nets)
     ctrs.address(items, nets)
     ctrs.check_names(items)
