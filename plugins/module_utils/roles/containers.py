@@ -28,6 +28,7 @@ from ..common import validate
 from ..common.errors import ValidationError
 
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
+CONTAINER = "container %r"  # how errors name a container of nsbridge_containers (where), by its name
 CONTAINER_KEYS = ("name", "network", "networks", "ip", "ip6", "aliases", "publish", "command", "image", "env",
                   "volumes")
 ATTACHMENT_KEYS = ("name", "ip", "ip6", "aliases", "gw_priority")
@@ -101,7 +102,7 @@ def _attachments(c, nets, where):
              "aliases": _aliases(c.get("aliases"), where + ".aliases"), "gw_priority": 0, "index": 0}]
 
 
-def containers(specs, nets, label="container %r"):
+def containers(specs, nets, label=CONTAINER):
     """[(name, spec, mode, where, attachments)] in list order, and {name: spec}; ``label`` % name is how
     errors name a container (``where``; the lab's nodes are ``nsbridge_lab.nodes.%s``)."""
     items, seen = [], {}

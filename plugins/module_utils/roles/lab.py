@@ -56,6 +56,7 @@ SPANNING_MTU = 1450  # 1500 of the underlay, less VXLAN's 50 bytes
 VNI_BASE, VNI_SPAN = 1 << 20, 1 << 20  # a lab's VNIs: 1048576..2097151, clear of the fleet's (1..)
 UNDERLAY_VARS = ("nsbridge_lab_underlay", "nsbridge_fleet_underlay", "ansible_host")
 RECORD = "40-lab-%s"
+NODE = "nsbridge_lab.nodes.%s"  # how errors name a node (where), by its name
 BRIDGE, TUNNEL = "br0", "vx0"
 ROUTER = {"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1}
 HOSTLIKE = {"net.ipv4.ip_forward": 0, "net.ipv6.conf.all.forwarding": 0}
@@ -80,7 +81,7 @@ def _nodes(lab, inventory):
     placed = [n for n, spec in nodes.items() if isinstance(spec, dict) and spec.get("host") is not None]
     out = {}
     for name, spec in nodes.items():
-        where = "nsbridge_lab.nodes.%s" % name
+        where = NODE % name
         if not isinstance(name, str) or not ctrs.NAME.match(name):
             fail(where, "node names follow the containers' rules (letters, digits, '_', '.', '-'; at most 63)")
         spec = {} if spec is None else _dict(spec, where, "the keys a container takes, and host, routes, forwarding")
@@ -413,7 +414,7 @@ def check(lab, inventory, hostvars=None, containers=None):
     nodes = _nodes(lab, inventory)
     for spec in containers or []:
         if isinstance(spec, dict) and spec.get("name") in nodes:
-            fail("nsbridge_lab.nodes.%s" % spec["name"], "nsbridge_containers has a container of that name: a node "
+            fail(NODE % spec["name"], "nsbridge_containers has a container of that name: a node "
                  "and a container share one namespace of names")
     links = _links(lab, nodes)
     _interfaces(nodes, links)
@@ -454,7 +455,7 @@ def plan(lab, host, inventory, hostvars=None, networks=None, containers=None, ru
         if spec.get("networks") is None:
             item["network"] = "none"
         specs.append(item)
-    base = netplan.network_plan(networks or [], specs, runtime, label="nsbridge_lab.nodes.%s")
+    base = netplan.network_plan(networks or [], specs, runtime, label=NODE)
     pairs, bridges, tunnels, impairs, switches = list(base["pairs"]), [], [], [], []
     lab_mtu = lab.get("mtu")
     down = {}  # node -> [subnets and interfaces of its links that are down]

@@ -220,7 +220,7 @@ def _targets(atts, routes, nets):
     return out
 
 
-def _ports(plan, name, c, where, targets, published):
+def _ports(plan, c, where, targets, published):
     entries = _publish_entries(c.get("publish"), where)
     if entries and not targets:
         fail(where + ".publish", "a container without a network address cannot publish ports")
@@ -295,7 +295,7 @@ def with_fleet(networks, fleet=None):
     return list(networks or []) + [network]
 
 
-def network_plan(networks, containers=None, runtime="podman", shared_names=None, label="container %r"):
+def network_plan(networks, containers=None, runtime="podman", shared_names=None, label=ctrs.CONTAINER):
     """The roles' variables -> {namespaces, bridges, masquerades, isolation, pairs, ports, workloads,
     names, names_shared, images, summary}; raises ValidationError naming the network or container
     and the key.  ``shared_names``: {network: [{address, names}]} every container on that network
@@ -334,7 +334,7 @@ def network_plan(networks, containers=None, runtime="podman", shared_names=None,
             plan["names"].append(_names(nets, name, mode, atts, routes, lists))
         for att in atts:
             plan["pairs"].append(_pair(name, att, nets[att["network"]], routes))
-        _ports(plan, name, c, where, targets, published)
+        _ports(plan, c, where, targets, published)
         if c.get("image") is not None:
             plan["images"].append(_image_spec(c, netns, where, runtime))
         elif c.get("command"):
