@@ -7,6 +7,11 @@ plays "the host" for that test.  So nothing a test does — links, bridges,
 sysctls, firewall rules — lands on the machine's own network stack; only the
 namespace files under /run/netns are shared, and every one carries the test's
 unique prefix and is removed when the test ends, pass or fail.
+
+Every test is its own nsbridge project too (``Sandbox.project``, the prefix), unless it names one:
+a host's first run with no record takes as its own what the marks of its project prove is the
+project's, machine-wide (calls/ownership.py). In the default project a test would take, and prune,
+what a run of the machine's own left without a record (a namespace deleted before its teardown).
 """
 
 from __future__ import annotations
@@ -58,11 +63,12 @@ HELPERS = os.path.join(ROOT, "tests", "integration", "helpers")
 
 
 class Sandbox:
-    """A test's private world: a unique prefix, a 'host' namespace, and cleanup of both."""
+    """A test's private world: a unique prefix, a 'host' namespace, its own project, and cleanup."""
 
     def __init__(self):
         self.prefix = "t" + uuid.uuid4().hex[:5]  # 6 bytes: leaves 9 for interface names
         self.host = self.prefix + "host"
+        self.project = self.prefix  # the project runs are made for, unless the test names one
         self.procs = []
         self.files = os.path.join(tempfile.gettempdir(), "nsbridge-test-" + self.prefix)  # the test's own files
         netlink.Kernel.create_netns(self.host)
@@ -76,8 +82,11 @@ class Sandbox:
 
     def run(self, module, check=False, diff=False, host=None, **args):
         """Run nsbridge.network.<module> in this sandbox's host namespace (or ``host``, another namespace
-        of the sandbox playing a second host); return its JSON result."""
+        of the sandbox playing a second host); return its JSON result. An apply with a record is made for
+        the sandbox's project unless ``project`` names another."""
         mod = importlib.import_module(MODULES + module)
+        if module == "apply" and "record" in args:
+            args.setdefault("project", self.project)
         args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
         # a module process starts with no warnings; in-process runs must too
         ansible_warnings._global_warnings.clear()
@@ -95,7 +104,8 @@ class Sandbox:
     def playbook(self, path, extra, *flags, env=None):
         """Run ``ansible-playbook path`` on localhost inside this sandbox's host namespace, with ``extra``
         as extra vars (and ``env`` added to its environment): (the finished process, changed, failed) from
-        its recap."""
+        its recap. The roles make everything for the sandbox's project unless ``extra`` names another."""
+        extra = dict({"nsbridge_project": self.project}, **extra)
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", **(env or {}))
         cmd = ["nsenter", "--net=/run/netns/" + self.host, os.path.join(ROOT, ".venv", "bin", "ansible-playbook"),
                path, "-e", json.dumps(extra)] + list(flags)

@@ -93,7 +93,9 @@ def test_installed_from_the_tarball_and_used_by_fqcn_beside_a_role_of_the_users(
         """ % {"p": p, "mark": mark}))
 
     def play(*extra):
-        cmd = ["nsenter", "--net=/run/netns/" + sandbox.host, os.path.join(VENV, "ansible-playbook"), "site.yml"]
+        # the sandbox's project, as every test's (tests/conftest.py); a user's play may name its own too
+        cmd = ["nsenter", "--net=/run/netns/" + sandbox.host, os.path.join(VENV, "ansible-playbook"), "site.yml",
+               "-e", "nsbridge_project=" + sandbox.project]
         return subprocess.run(cmd + list(extra), capture_output=True, text=True, timeout=300, cwd=str(project),
                               env=env, check=False)
     built = play()

@@ -94,7 +94,9 @@ def test_recorded_calls_come_back_after_a_reboot(sandbox):
     assert [p["item"] for p in first["persisted"]] == ["record", "program", "unit", "enabled"]
     wants = os.path.join(box.root, "etc/systemd/system/multi-user.target.wants/nsbridge-restore.service")
     assert os.readlink(wants) == "/etc/systemd/system/nsbridge-restore.service"
-    with open(os.path.join(box.root, "etc/nsbridge/desired/50-test.json")) as f:
+    # the sandbox's project: RECORD@PROJECT.json (the default project's is RECORD.json, tests/unit/test_persist_names.py)
+    assert os.listdir(os.path.join(box.root, "etc/nsbridge/desired")) == ["50-test@%s.json" % box.project]
+    with open(os.path.join(box.root, "etc/nsbridge/desired/50-test@%s.json" % box.project)) as f:
         record = json.load(f)
         assert os.stat(f.fileno()).st_mode & 0o777 == 0o600, "a workload's env is in it: root's alone"
     assert [c["module"] for c in record["calls"]] == [c["module"] for c in calls(box)]
@@ -112,7 +114,7 @@ def test_recorded_calls_come_back_after_a_reboot(sandbox):
     assert box.namespaces() == [box.host] and "br0" not in box.links()
     done = restore(box)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "50-test.json: netns: changed" in done.stdout and "port_publish: changed" in done.stdout
+    assert "50-test@%s.json: netns: changed" % box.project in done.stdout and "port_publish: changed" in done.stdout
     # by traffic: the published port from outside, egress masqueraded, container to container
     assert box.fetch(box.name("out"), "198.51.100.1", 8080) == "c1 198.51.100.2"
     assert box.fetch(box.name("c1"), "198.51.100.2", 9000) == "outside 198.51.100.1"
@@ -138,9 +140,9 @@ def test_persist_false_removes_only_its_own_record(sandbox):
     assert box.run("apply", calls=netns, record="20-b", persist=True, persist_root=box.root)["changed"]
     dropped = box.run("apply", calls=netns, record="10-a", persist=False, persist_root=box.root)
     assert [p["item"] for p in dropped["persisted"] if p["changed"]] == ["record"], "20-b still needs the unit"
-    assert sorted(os.listdir(os.path.join(box.root, "etc/nsbridge/desired"))) == ["20-b.json"]
+    assert sorted(os.listdir(os.path.join(box.root, "etc/nsbridge/desired"))) == ["20-b@%s.json" % box.project]
     checked = box.run("apply", check=True, calls=netns, record="20-b", persist=False, persist_root=box.root)
-    assert checked["changed"] and os.path.exists(os.path.join(box.root, "etc/nsbridge/desired/20-b.json"))
+    assert checked["changed"] and os.path.exists(os.path.join(box.root, "etc/nsbridge/desired/20-b@%s.json" % box.project))
     bad = box.run("apply", calls=netns, record="../x", persist=True, persist_root=box.root)
     assert bad["failed"] and "record: '../x' is not a record name" in bad["msg"]
 
@@ -152,7 +154,7 @@ def test_the_program_apply_writes_through_ansible_runs(sandbox):
     box.root = os.path.join(box.files, "root")
     args = {"calls": [{"module": "netns", "args": {"name": [box.name("a")]}},
                       {"module": "bridge", "args": {"bridges": [{"name": "br0", "addresses": ["10.52.0.1/24"]}]}}],
-            "record": "50-test", "persist": True, "persist_root": box.root}
+            "record": "50-test", "project": box.project, "persist": True, "persist_root": box.root}
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     adhoc = subprocess.run(["nsenter", "--net=/run/netns/" + box.host, os.path.join(ROOT, ".venv", "bin", "ansible"),
                             "localhost", "-m", "nsbridge.network.apply", "-a", json.dumps(args)],

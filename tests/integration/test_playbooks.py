@@ -16,7 +16,8 @@ from picture import expected, from_svg, network_info
 
 
 def playbook(sandbox, name, extra, *flags):
-    extra = dict({"nsbridge_topology_dir": os.path.join(sandbox.files, "topology")}, **extra)
+    extra = dict({"nsbridge_topology_dir": os.path.join(sandbox.files, "topology"), "nsbridge_project": sandbox.project},
+                 **extra)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     # nsenter, not `ip netns exec`: that one makes a private mount namespace, and the
     # namespaces the playbook creates (bind mounts under /run/netns) would not be seen outside it

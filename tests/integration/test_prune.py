@@ -41,7 +41,7 @@ def outside(box):
     return out
 
 
-def variables(box, backend, project="default", **changes):
+def variables(box, backend, **changes):
     p = box.prefix
     nets = {"front": {"name": "front", "bridge": p + "front", "subnet": "10.61.0.0/24", "subnet6": "fd00:61::/64"},
             "back": {"name": "back", "bridge": p + "back", "subnet": "10.62.0.0/24"}}
@@ -53,7 +53,12 @@ def variables(box, backend, project="default", **changes):
     for key, value in changes.items():
         (nets if key in ("front", "back") else ctrs)[key] = value
     return {"nsbridge_networks": [n for n in nets.values() if n], "nsbridge_containers": [c for c in ctrs.values() if c],
-            "nsbridge_backend": backend, "nsbridge_project": project}
+            "nsbridge_backend": backend, "nsbridge_project": box.project}
+
+
+def shop_project(box):
+    """The second project (the first is the sandbox's)."""
+    return box.project + "shop"
 
 
 def shop(box, backend, containers=None):
@@ -62,7 +67,7 @@ def shop(box, backend, containers=None):
             "nsbridge_containers": containers if containers is not None else [
                 {"name": p + "shop1", "network": "shop", "ip": "10.63.0.10", "publish": ["9090:8000"],
                  "command": ECHO + " shop1 8000"}],
-            "nsbridge_backend": backend, "nsbridge_project": "shop"}
+            "nsbridge_backend": backend, "nsbridge_project": shop_project(box)}
 
 
 def rules(box, backend):
@@ -152,7 +157,7 @@ def test_what_the_variables_stop_listing_goes(sandbox, backend):
     # a name the first project holds is an error naming both, and the networks are isolated both ways
     made, changed, failed = play(box, shop(box, backend))
     assert failed == 0 and changed > 0, made.stdout[-3000:]
-    shop_before = of_project(box, backend, "shop")
+    shop_before = of_project(box, backend, shop_project(box))
     assert shop_before["rules"] and shop_before["namespaces"] == [p + "shop1"] and shop_before["workloads"]
     assert answers(box, out, "203.0.113.1", 9090) == "shop1 203.0.113.2"
     same, changed, failed = play(box, renamed, "--diff")
@@ -160,10 +165,11 @@ def test_what_the_variables_stop_listing_goes(sandbox, backend):
     assert box.fetch(p + "shop1", "10.61.0.10", 8000) is None and box.fetch(p + "web3", "10.63.0.10", 8000) is None
     assert not box.ping(p + "shop1", "10.61.0.10") and not box.ping(p + "web3", "10.63.0.10"), \
         "isolation holds between the networks of two projects"
-    default_before = of_project(box, backend, "default")
+    first_before = of_project(box, backend, box.project)
     taken, _changed, failed = play(box, shop(box, backend, [{"name": p + "web3", "network": "shop"}]))
-    assert failed == 1 and "belongs to project 'default'; project 'shop' cannot use it" in taken.stdout, taken.stdout[-2000:]
-    assert of_project(box, backend, "default") == default_before and of_project(box, backend, "shop") == shop_before
+    clash = "belongs to project '%s'; project '%s' cannot use it" % (box.project, shop_project(box))
+    assert failed == 1 and clash in taken.stdout, taken.stdout[-2000:]
+    assert of_project(box, backend, box.project) == first_before and of_project(box, backend, shop_project(box)) == shop_before
 
     # prune off: the orphan is kept, and named; on again: it goes
     empty = variables(box, backend, web1=None, web2=None, db=None, back=None, front=fewer["nsbridge_networks"][0])
@@ -184,10 +190,10 @@ def test_what_the_variables_stop_listing_goes(sandbox, backend):
     assert play(box, dict(empty, nsbridge_prune=False))[2] == 0 and p + "web1" in box.namespaces()
     gone, changed, failed = play(box, dict(empty, nsbridge_state="absent"))
     assert failed == 0 and changed > 0, gone.stdout[-3000:]
-    assert of_project(box, backend, "default") == {"rules": [], "links": [], "namespaces": [], "workloads": []}
-    assert of_project(box, backend, "shop") == shop_before
+    assert of_project(box, backend, box.project) == {"rules": [], "links": [], "namespaces": [], "workloads": []}
+    assert of_project(box, backend, shop_project(box)) == shop_before
     assert answers(box, out, "203.0.113.1", 9090) == "shop1 203.0.113.2"
-    assert not os.path.isdir("/var/lib/nsbridge/netns/%s/projects/default" % box.host), "the records go too"
+    assert not os.path.isdir("/var/lib/nsbridge/netns/%s/projects/%s" % (box.host, box.project)), "the records go too"
     _proc, changed, failed = play(box, dict(shop(box, backend), nsbridge_state="absent"))
     assert failed == 0 and changed > 0
     assert sorted(box.links()) == links_at_start and rules(box, backend) == rules_at_start

@@ -32,12 +32,17 @@ def calls(box, names, backend="nftables"):
             and c["args"].get("ports", True) and c["args"].get("workloads", True)]
 
 
-def record_path(box, project="p1"):
-    return "/var/lib/nsbridge/netns/%s/projects/%s/%s.json" % (box.host, project, RECORD)
+def theirs(box):
+    """Another project beside the sandbox's own (box.project, which these tests' runs are made for)."""
+    return box.project + "b"
 
 
-def apply(box, names, project="p1", **extra):
-    return box.run("apply", calls=calls(box, names), record=RECORD, project=project, **extra)
+def record_path(box):
+    return "/var/lib/nsbridge/netns/%s/projects/%s/%s.json" % (box.host, box.project, RECORD)
+
+
+def apply(box, names, **extra):
+    return box.run("apply", calls=calls(box, names), record=RECORD, **extra)
 
 
 def test_what_a_record_no_longer_lists_goes(sandbox):
@@ -45,7 +50,7 @@ def test_what_a_record_no_longer_lists_goes(sandbox):
     first = apply(box, ["a", "b", "c"])
     assert first["changed"] and not first.get("failed"), first
     assert os.path.exists(record_path(box))
-    check = box.run("apply", check=True, diff=True, calls=calls(box, ["a"]), record=RECORD, project="p1")
+    check = box.run("apply", check=True, diff=True, calls=calls(box, ["a"]), record=RECORD)
     said = ["container %s (namespace, veth vb, workload %s, published port tcp:*:8001)" % (box.name("b"), box.name("wb")),
             "container %s (namespace, veth vc, workload %s, published port tcp:*:8002)" % (box.name("c"), box.name("wc"))]
     assert check["changed"] and sorted(check["pruned"]) == said
@@ -69,13 +74,13 @@ def test_what_a_record_no_longer_lists_goes(sandbox):
 
 def test_another_project_is_never_touched(sandbox):
     box = sandbox
-    apply(box, ["a"], project="p1")
-    theirs = box.run("apply", project="p2", record="60-other", calls=[
+    apply(box, ["a"])
+    other = box.run("apply", project=theirs(box), record="60-other", calls=[
         {"module": "netns", "args": {"name": [box.name("x")]}},
         {"module": "port_publish", "args": {"backend": "nftables", "ports": [
             {"host_port": 9000, "destination": "10.71.0.99"}]}}])
-    assert theirs["changed"]
-    # p1's record made to name p2's namespace and port (a record is only where to look: the marks decide)
+    assert other["changed"]
+    # our record made to name their namespace and port (a record is only where to look: the marks decide)
     with open(record_path(box)) as f:
         data = json.load(f)
     data["entries"]["netns|" + box.name("x")] = {"module": "netns", "item": {"name": box.name("x")}, "call": {}}
@@ -86,12 +91,12 @@ def test_another_project_is_never_touched(sandbox):
         json.dump(data, f)
     run = apply(box, ["a"])
     assert box.name("x") in box.namespaces(), "another project's namespace stays"
-    assert "belongs to project 'p2', not 'p1': left in place" in warning_text(run)
+    assert "belongs to project '%s', not '%s': left in place" % (theirs(box), box.project) in warning_text(run)
     assert box.run("port_publish", check=True, backend="nftables", host_port=9000, destination="10.71.0.99")["changed"] is False
-    # a name p2 holds is an error naming both projects, before anything changes
-    taken = box.run("apply", project="p1", record=RECORD, calls=calls(box, ["a", "x"]))
-    assert taken["failed"] and "network namespace '%s' belongs to project 'p2'; project 'p1' cannot use it" \
-        % box.name("x") in taken["msg"]
+    # a name they hold is an error naming both projects, before anything changes
+    taken = box.run("apply", record=RECORD, calls=calls(box, ["a", "x"]))
+    assert taken["failed"] and "network namespace '%s' belongs to project '%s'; project '%s' cannot use it" \
+        % (box.name("x"), theirs(box), box.project) in taken["msg"]
     assert box.links(box.name("x")).get("eth0") is None and taken.get("changed") is False
 
 
@@ -100,7 +105,7 @@ def test_a_lost_or_corrupt_record_falls_back_to_the_marks(sandbox, damage):
     box = sandbox
     apply(box, ["a", "b"])
     box.run("netns", name=[box.name("f")])                       # nsbridge's, no project
-    box.run("apply", project="p2", record=RECORD, calls=[{"module": "netns", "args": {"name": [box.name("o")]}}])
+    box.run("apply", project=theirs(box), record=RECORD, calls=[{"module": "netns", "args": {"name": [box.name("o")]}}])
     if damage == "lost":
         os.unlink(record_path(box))
     else:
@@ -111,7 +116,7 @@ def test_a_lost_or_corrupt_record_falls_back_to_the_marks(sandbox, damage):
     said = warning_text(run)
     assert ("cannot be read" in said) if damage == "corrupt" else ("has no record" in said)
     namespaces = box.namespaces()
-    assert box.name("b") not in namespaces, "the marks prove b is p1's: it goes"
+    assert box.name("b") not in namespaces, "the marks prove b is ours: it goes"
     assert box.name("f") in namespaces and box.name("o") in namespaces, "unmarked and another project's stay"
     assert apply(box, ["a"])["changed"] is False, "the record is whole again"
 
@@ -119,8 +124,8 @@ def test_a_lost_or_corrupt_record_falls_back_to_the_marks(sandbox, damage):
 @pytest.mark.parametrize("syscall", ["sendto", "rename"])
 def test_killed_mid_prune_the_next_run_converges(sandbox, syscall):
     box = sandbox
-    full = {"calls": calls(box, ["a", "b", "c"]), "record": RECORD, "project": "p1"}
-    fewer = {"calls": calls(box, ["a"]), "record": RECORD, "project": "p1"}
+    full = {"calls": calls(box, ["a", "b", "c"]), "record": RECORD, "project": box.project}
+    fewer = {"calls": calls(box, ["a"]), "record": RECORD, "project": box.project}
 
     def only_a(n):
         left = [x for x in box.namespaces() if x != box.host]
@@ -140,10 +145,10 @@ def test_a_host_simulated_as_a_namespace_never_takes_another_s(sandbox):
     other = box.name("h2")
     netlink.Kernel.create_netns(other)
     apply(box, ["a"])
-    theirs = [{"module": "netns", "args": {"name": [box.name("b")]}},
-              {"module": "workload", "args": {"workloads": [
-                  {"name": box.name("wb"), "netns": box.name("b"), "command": "sleep 600"}]}}]
-    first = box.run("apply", host=other, calls=theirs, record=RECORD, project="p1")
+    made = [{"module": "netns", "args": {"name": [box.name("b")]}},
+            {"module": "workload", "args": {"workloads": [
+                {"name": box.name("wb"), "netns": box.name("b"), "command": "sleep 600"}]}}]
+    first = box.run("apply", host=other, calls=made, record=RECORD)
     assert not first.get("failed") and first["pruned"] == [], first
     assert "has no record" not in warning_text(first), "nothing of its own was found by its marks"
     assert {box.name("a"), box.name("b")} <= set(box.namespaces()), "the first host's container stays"
@@ -151,8 +156,8 @@ def test_a_host_simulated_as_a_namespace_never_takes_another_s(sandbox):
     assert apply(box, ["a"])["changed"] is False, "the first host as it was"
     # the second host's record lost: what its marks prove is the project's and no other host's record
     # holds (its own namespace b) is found again, and goes when no longer described
-    os.unlink("/var/lib/nsbridge/netns/%s/projects/p1/%s.json" % (other, RECORD))
+    os.unlink("/var/lib/nsbridge/netns/%s/projects/%s/%s.json" % (other, box.project, RECORD))
     lost = box.run("apply", host=other, calls=[{"module": "netns", "args": {"name": [box.name("c")]}}],
-                   record=RECORD, project="p1")
+                   record=RECORD)
     assert "has no record" in warning_text(lost) and lost["pruned"] == ["container %s (namespace)" % box.name("b")], lost["pruned"]
     assert box.name("b") not in box.namespaces() and box.name("a") in box.namespaces()
