@@ -53,8 +53,10 @@ def topology(prefix, n, m):
 
 
 def play(host, extra):
+    """(seconds, stdout) of the lab play in namespace ``host``, made for a project of the run's own (``host``):
+    a first run takes what its project's marks prove is the project's, machine-wide, as tests/conftest.py says."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(extra, f)
+        json.dump(dict({"nsbridge_project": host}, **extra), f)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     start = time.perf_counter()
     proc = subprocess.run(["nsenter", "--net=/run/netns/" + host, os.path.join(ROOT, ".venv/bin/ansible-playbook"),

@@ -50,9 +50,10 @@ ROLES_PLAY = os.path.join(tempfile.gettempdir(), "nsbridge-bench-roles-%d.yml" %
 
 def run(host, playbook, extra, **env):
     """(seconds, stdout) of one ansible-playbook run in namespace ``host``, in the environment scripts/site.sh
-    gives it (no PYTHONUNBUFFERED), with ``env`` added."""
+    gives it (no PYTHONUNBUFFERED), with ``env`` added; made for a project of the run's own (``host``): a first
+    run takes what its project's marks prove is the project's, machine-wide, as tests/conftest.py says."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(extra, f)
+        json.dump(dict({"nsbridge_project": host}, **extra), f)
     env = dict({k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
                ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), **env)
     start = time.perf_counter()
