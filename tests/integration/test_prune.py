@@ -1,12 +1,12 @@
 """The variables are the truth: what the roles made for a project and the variables no longer
 describe goes with the next run, proven by traffic from an outside namespace and by dumps; another
 project's objects are never touched.  Both firewall backends, through ansible-playbook in the
-sandbox's host namespace.
+sandbox's host namespace; the first project is the sandbox's (PREFIX), the second PREFIXshop.
 
     out 203.0.113.2 / fd00:113::2 --- up 203.0.113.1 / fd00:113::1 [host]
         front  10.61.0.0/24 + fd00:61::/64   web1 (8080, 8083), web2 (8081, 8082)
         back   10.62.0.0/24                  db
-        shop   10.63.0.0/24 (project shop)   shop1 (9090)
+        shop   10.63.0.0/24 (PREFIXshop)     shop1 (9090)
 """
 
 import json
