@@ -45,7 +45,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "helpers"))
 from ansible_collections.nsbridge.network.plugins.module_utils.kernel import netlink  # noqa: E402
 
 SERVER = "busybox httpd -f -p 80 -h /tmp"  # a web server per container, as light as the Docker peer's
-ROLES_PLAY = os.path.join(tempfile.gettempdir(), "nsbridge-bench-roles-%d.yml" % os.getpid())  # JSON is YAML
+ROLES_ALONE = {"name": "The two roles alone", "hosts": "all", "gather_facts": False,
+               "roles": ["nsbridge.network.bridge_network", "nsbridge.network.containers"]}
 
 
 def run(host, playbook, extra, **env):
@@ -66,6 +67,13 @@ def run(host, playbook, extra, **env):
     return elapsed, proc.stdout
 
 
+def playbook_file(play):
+    """A temporary playbook of the one ``play`` (JSON is YAML); the caller removes it."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
+        json.dump([play], f)
+    return f.name
+
+
 def ours(n, prefix):
     host = prefix + "host"
     extra = {"nsbridge_proof": False, "nsbridge_topology": False,
@@ -73,20 +81,18 @@ def ours(n, prefix):
              "nsbridge_containers": [{"name": "%s%d" % (prefix, i), "network": "default", "ip": "10.77.1.%d" % i,
                                       "publish": ["%d:80" % (20000 + i)], "command": SERVER} for i in range(n)]}
     first, _out = run(host, "playbooks/site.yml", extra)
-    again = {"playbooks/site.yml": [], ROLES_PLAY: []}
+    alone = playbook_file(ROLES_ALONE)
+    again = {"playbooks/site.yml": [], alone: []}
     try:
-        with open(ROLES_PLAY, "w", encoding="utf-8") as f:
-            json.dump([{"name": "The two roles alone", "hosts": "all", "gather_facts": False,
-                        "roles": ["nsbridge.network.bridge_network", "nsbridge.network.containers"]}], f)
         for _attempt in range(3):
             for playbook, times in again.items():
                 elapsed, out = run(host, playbook, extra)
                 assert "changed=0" in out, "a re-run of %s changed something:\n%s" % (playbook, out[-2000:])
                 times.append(elapsed)
     finally:
-        os.unlink(ROLES_PLAY)
+        os.unlink(alone)
     down, _out = run(host, "playbooks/teardown.yml", extra)
-    return first, statistics.median(again["playbooks/site.yml"]), statistics.median(again[ROLES_PLAY]), down
+    return first, statistics.median(again["playbooks/site.yml"]), statistics.median(again[alone]), down
 
 
 def applies(n):
@@ -113,12 +119,11 @@ def floors(prefix):
     runs = [(name, tasks, {}) for name, tasks in FLOORS.items()]
     runs.append(("two apply tasks, PYTHONUNBUFFERED=1", applies(2), {"PYTHONUNBUFFERED": "1"}))
     for name, tasks, env in runs:
-        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
-            json.dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}], f)  # JSON is YAML
+        path = playbook_file({"hosts": "all", "gather_facts": False, "tasks": tasks})
         try:
-            out[name] = statistics.median(run(prefix + "host", f.name, {}, **env)[0] for _attempt in range(3))
+            out[name] = statistics.median(run(prefix + "host", path, {}, **env)[0] for _attempt in range(3))
         finally:
-            os.unlink(f.name)
+            os.unlink(path)
     return out
 
 

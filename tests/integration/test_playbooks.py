@@ -6,7 +6,6 @@ the machine's own network is never touched.
 
 import json
 import os
-import re
 import subprocess
 
 import pytest
@@ -16,17 +15,9 @@ from picture import expected, from_svg, network_info
 
 
 def playbook(sandbox, name, extra, *flags):
-    extra = dict({"nsbridge_topology_dir": os.path.join(sandbox.files, "topology"), "nsbridge_project": sandbox.project},
-                 **extra)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    # nsenter, not `ip netns exec`: that one makes a private mount namespace, and the
-    # namespaces the playbook creates (bind mounts under /run/netns) would not be seen outside it
-    cmd = ["nsenter", "--net=/run/netns/" + sandbox.host, os.path.join(ROOT, ".venv", "bin", "ansible-playbook"),
-           os.path.join(ROOT, "playbooks", name), "-e", json.dumps(extra)] + list(flags)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env, check=False)
-    recap = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
-    assert recap, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return proc, int(recap.group(2)), int(recap.group(4))
+    """playbooks/NAME through the sandbox (tests/conftest.py), its picture drawn in the sandbox's files."""
+    extra = dict({"nsbridge_topology_dir": os.path.join(sandbox.files, "topology")}, **extra)
+    return sandbox.playbook(os.path.join(ROOT, "playbooks", name), extra, *flags)
 
 
 def test_site_check_build_idempotent_teardown(sandbox):

@@ -154,9 +154,9 @@ def _allocate(family, name, where):
     fail(where, "%s has no free address left" % subnet)
 
 
-def _explicit(label, att, key, net, version):
+def _explicit(owner, att, key, net, version):
     """The address an attachment asks for with ``key`` (ip, ip6), checked; None if it asks none.
-    ``label``: how errors name the container that asks (its ``where``)."""
+    ``owner``: how errors name the container that asks (its ``where``)."""
     if att.get(key) is None:
         return None
     where = att["where"] + "." + key
@@ -173,7 +173,7 @@ def _explicit(label, att, key, net, version):
         fail(where, "%s is network %r's gateway" % (ip, net["name"]))
     if ip in family["taken"]:
         fail(where, "%s is also %s's address" % (ip, family["taken"][ip]))
-    family["taken"][ip] = label
+    family["taken"][ip] = owner
     return ip
 
 
