@@ -23,6 +23,10 @@ description:
     Publishing the same port for an IPv4 and an IPv6 destination takes two items (as Docker's C(-p 8080:80)
     does on a dual-stack network).
   - Re-publishing a UDP or SCTP port flushes its conntrack entries, so traffic reaches the new destination.
+  - A port a program of the host listens on (TCP, or an unconnected UDP socket, at an address the port would be
+    published on) is refused, naming the program, before anything changes, as Docker refuses it (C(address already
+    in use)), since the program would silently stop getting those connections. A port published already, and the
+    restore program putting back what a record held at boot, only warn. SCTP listeners are not looked for.
   - Enables forwarding for the destination's family (C(net.ipv4.ip_forward), C(net.ipv6.conf.all.forwarding);
     see M(nsbridge.network.nat_masquerade) for what IPv6 forwarding does to C(accept_ra)), as Docker does; when
     the last port and masquerade of that family are gone, the sysctl is put back if nsbridge changed it.

@@ -119,6 +119,9 @@ def test_docker_first_then_nsbridge_and_docker_restarted_under_it(sandbox, docke
     assert ip_forward(box) == "1", "dockerd turns forwarding on"
     assert build(box) is True
     everything_works(box, "nsbridge after Docker")
+    # Docker's published port is held by its proxy: nsbridge refuses to take it, as Docker would
+    taken = box.run("port_publish", host_port=8081, destination="10.10.0.3", destination_port=80, bridge="br0")
+    assert taken.get("failed") and "docker-proxy (pid" in taken["msg"], taken
     docker.stop()
     docker.start()  # --restart always: web comes back, Docker rewrites its rules around ours
     deadline = time.monotonic() + 20

@@ -112,9 +112,16 @@ def test_recorded_calls_come_back_after_a_reboot(sandbox):
 
     reboot(box)
     assert box.namespaces() == [box.host] and "br0" not in box.links()
+    # a program that came up first at boot listens on the recorded port: the record is put back as it
+    # was, and the program named (a new port would be refused: tests/integration/test_port_in_use.py)
+    early = box.start(None, "python3", os.path.join(HELPERS, "echo_server.py"), "early", "8080")
     done = restore(box)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "50-test@%s.json: netns: changed" % box.project in done.stdout and "port_publish: changed" in done.stdout
+    assert "warning: port_publish: tcp:*:8080: python3 (pid %d) listens on tcp [::]:8080 on the host too" % early.pid \
+        in done.stdout, done.stdout
+    early.kill()
+    early.wait()
     # by traffic: the published port from outside, egress masqueraded, container to container
     assert box.fetch(box.name("out"), "198.51.100.1", 8080) == "c1 198.51.100.2"
     assert box.fetch(box.name("c1"), "198.51.100.2", 9000) == "outside 198.51.100.1"

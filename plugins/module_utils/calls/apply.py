@@ -75,7 +75,8 @@ def _run(name, path, params, ctx_args, done):
     return outcome
 
 
-def apply_calls(calls, check_mode, validated=False, project=None, record=None, prune=True, external=()):
+def apply_calls(calls, check_mode, validated=False, project=None, record=None, prune=True, external=(),
+                restoring=False):
     """Run several module calls in one process, in order, each exactly as its module would (same
     argument spec, planner and engine; check mode plans only): {changed, calls: [{module, changed,
     results, diff, prune}], warnings, validated: the calls with each module's validated parameters,
@@ -88,7 +89,8 @@ def apply_calls(calls, check_mode, validated=False, project=None, record=None, p
     the record made and these calls no longer make is removed first (``prune``) or kept with a
     warning; ``pruned`` and ``kept`` describe it (calls.ownership).  ``external``: names of what the caller
     makes by other means, recorded too; those no longer listed come back in ``external_orphans``
-    (with ``prune``) for the caller to remove."""
+    (with ``prune``) for the caller to remove.  ``restoring``: the calls rebuild what a record held
+    (the restore program at boot; engine.reconcile.Context)."""
     checked_calls = _validate_all(calls, validated)
     for name, path, params in checked_calls:
         try:
@@ -110,7 +112,7 @@ def apply_calls(calls, check_mode, validated=False, project=None, record=None, p
             kept = orphans
             warnings.append("project %r, record %s: no longer described, kept because prune is off: %s"
                             % (project, record, "; ".join(ledger.describe(orphans))))
-    owned = {"owner": project} if project else {}
+    context = dict({"owner": project} if project else {}, **({"restoring": True} if restoring else {}))
     if ledger is not None and not check_mode:
         if ledger.new():
             # something is made that no record of the project holds: find a conflict with another
@@ -119,14 +121,14 @@ def apply_calls(calls, check_mode, validated=False, project=None, record=None, p
                 _spec, plan_fn, _key = entry(name)
                 try:
                     with contextlib.ExitStack() as stack:
-                        plan_fn(params, Context(stack, check_mode=True, pruning=path.startswith("prune"), **owned))
+                        plan_fn(params, Context(stack, check_mode=True, pruning=path.startswith("prune"), **context))
                 except NsbridgeError as exc:
                     raise CallFailed("nsbridge.network.%s: %s" % (name, exc), path, [], []) from None
         ledger.write_ahead()
     out = []
     for name, path, params in removals + checked_calls:
         pruning = path.startswith("prune")
-        outcome = _run(name, path, params, dict(check_mode=check_mode, pruning=pruning, **owned), out)
+        outcome = _run(name, path, params, dict(check_mode=check_mode, pruning=pruning, **context), out)
         warnings += ["%s: %s" % (name, w) for w in outcome.warnings]
         out.append({"module": name, "changed": outcome.changed, "results": outcome.results, "diff": outcome.diff,
                     "prune": pruning})

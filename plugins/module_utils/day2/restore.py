@@ -39,7 +39,8 @@ def main(argv=None):
         with open(os.path.join(records_dir, name)) as f:
             record = json.load(f)
         try:
-            result = apply_calls(record["calls"], args.check, validated=True, project=record.get("project"))
+            result = apply_calls(record["calls"], args.check, validated=True, project=record.get("project"),
+                                 restoring=True)
         except (CallFailed, NsbridgeError) as exc:
             _say("nsbridge-restore: %s: %s" % (name, exc))
             status = 1

@@ -33,13 +33,16 @@ class Step:
 class Context:
     """What a planner gets besides its params: where to put the handles it opens (closed after
     apply), whether this is a check-mode run (a missing namespace may come from an earlier task),
-    the project the call is made for (see engine.owner), and whether it prunes (its absent items
-    are exactly what an earlier run made and no longer is described: nothing else may go)."""
+    the project the call is made for (see engine.owner), whether it prunes (its absent items
+    are exactly what an earlier run made and no longer is described: nothing else may go), and
+    whether it restores (the restore program at boot rebuilds what a record held: what stands in
+    its way is said, not refused)."""
 
     stack: Any                    # contextlib.ExitStack
     check_mode: bool = False
     owner: Optional[str] = None
     pruning: bool = False
+    restoring: bool = False
 
 
 @dataclass

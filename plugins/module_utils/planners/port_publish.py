@@ -17,6 +17,7 @@ from ..firewall.host_settings import (conntrack_flush_step, forwarding_steps, in
 from ..firewall.planner import FirewallPlanner
 from ..firewall.registry import open_backend
 from ..firewall.rules import Scope, publish_rules
+from ..kernel import sock_diag
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 ITEM_OPTIONS = dict(
@@ -169,6 +170,46 @@ def _refuse_overlaps(specs, keys, planner):
                                 % (key, by, other), field(path, "host_port"))
 
 
+def _takes(listener, key, localhost):
+    """Would publishing ``key`` take connections ``listener`` gets now? (DNAT catches what arrives for the
+    port at any address of the host, or at host_ip; 127.0.0.1 only with localhost.)"""
+    if listener.protocol != key.proto or not key.first <= listener.port <= key.last:
+        return False
+    if listener.address.version != key.family.version and not (listener.dual and key.family == IPV4):
+        return False
+    if listener.address.is_unspecified:
+        return True
+    if listener.address.is_loopback:
+        return localhost
+    return key.host_ip is None or key.host_ip == str(listener.address)
+
+
+def _programs_in_the_way(specs, keys, planner, netns, restoring):
+    """Refuse to publish a port a program of the host listens on (its connections would go to the
+    container: Docker refuses such a port too, "address already in use"); for a port published
+    already, or put back as recorded (``restoring``), {item index: a warning naming the program}."""
+    wanted = [(i, key) for i, ((_path, spec), key) in enumerate(zip(specs, keys))
+              if spec["state"] == "present" and key.proto in sock_diag.PROTOCOLS]
+    found = sock_diag.listeners(netns, sorted({key.proto for _i, key in wanted})) if wanted else []
+    published = {PublishKey.parse(Scope.parse(scope).key) for scope in planner.scopes("publish")} if found else ()
+    warnings = {}
+    for i, key in wanted:
+        path, spec = specs[i]
+        for listener in found:
+            if not _takes(listener, key, spec["localhost"]):
+                continue
+            who = sock_diag.holder(listener.inode) or "a program (socket inode %d)" % listener.inode
+            here = " in %s" % netns if netns else " on the host"
+            if key not in published and not restoring:
+                raise ConflictError("%s: %s listens on %s%s, and publishing the port would send its connections to "
+                                    "%s instead; stop that program or publish another host_port (Docker refuses "
+                                    "such a port too: address already in use)"
+                                    % (key, who, listener, here, spec["destination"]), field(path, "host_port"))
+            warnings[i] = ("%s: %s listens on %s%s too, but connections to the port go to %s, which it is published "
+                           "to" % (key, who, listener, here, spec["destination"]))
+    return warnings
+
+
 def _also_removed(spec, key, planner):
     """Absent without host_ip (and without a destination naming the family): the port on every
     host address it is published on, in both families."""
@@ -193,8 +234,9 @@ def plan_publishes(params, ctx):
     backend = open_backend(params["backend"], netns, ctx.stack)
     planner = FirewallPlanner(backend, ctx.owner)
     _refuse_overlaps(specs, keys, planner)
+    in_the_way = _programs_in_the_way(specs, keys, planner, netns, ctx.restoring)
     plans = []
-    for (path, spec), key in zip(specs, keys):
+    for index, ((path, spec), key) in enumerate(zip(specs, keys)):
         scope = Scope("publish", str(key))
         ident = None
         if spec["state"] == "present":
@@ -204,6 +246,8 @@ def plan_publishes(params, ctx):
         also = () if ctx.pruning else _also_removed(spec, key, planner)
         plan = planner.plan_item(path or str(key), str(key), scope, ident,
                                  lambda spec=spec, scope=scope: _rules(scope, spec), also)
+        if index in in_the_way:
+            plan.warnings.append(in_the_way[index])
         if spec["state"] == "present" and spec["localhost"]:
             key_localnet = "net.ipv4.conf.%s.route_localnet" % spec["bridge"]
             if interface_exists(netns, spec["bridge"]):

@@ -1,8 +1,9 @@
 """A test workload: answers TCP (HTTP) and UDP with its name and the peer's address.
 
-    echo_server.py NAME PORT [udp|local|local6]
+    echo_server.py NAME PORT [udp|local|local6|v6only|at=ADDRESS]
 
-Listens on IPv4 and IPv6 alike (``local``: only 127.0.0.1, ``local6``: only ::1).  HTTP: every
+Listens on IPv4 and IPv6 alike (``local``: only 127.0.0.1, ``local6``: only ::1, ``v6only``: every
+IPv6 address and no IPv4, ``at=ADDRESS``: only that address).  HTTP: every
 GET returns ``NAME PEER_IP``.  UDP: every datagram is answered with ``NAME PEER_IP``.  An IPv4
 peer is shown as IPv4 (not ``::ffff:a.b.c.d``).  Runs until killed; the tests start it inside a
 namespace.
@@ -46,18 +47,20 @@ def main():
         def log_message(self, *args):
             pass
 
+    bind = mode[3:] if mode.startswith("at=") else {"local": "127.0.0.1", "local6": "::1"}.get(mode, "::")
+
     class Server(http.server.ThreadingHTTPServer):
         allow_reuse_address = True
-        address_family = socket.AF_INET if mode == "local" else socket.AF_INET6
+        address_family = socket.AF_INET6 if ":" in bind else socket.AF_INET
 
         def server_bind(self):
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart binds again at once
             if self.address_family == socket.AF_INET6:
-                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if mode == "local6" else 0)
+                dual = bind == "::" and mode != "v6only"  # :: takes IPv4 too, unless v6only
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dual else 1)
             socket.socket.bind(self.socket, self.server_address)  # no reverse lookup of the bind address
             self.server_address = self.socket.getsockname()
 
-    bind = {"local": "127.0.0.1", "local6": "::1"}.get(mode, "::")
     server = Server((bind, port), Handler)
     print("ready", flush=True)
     server.serve_forever()
