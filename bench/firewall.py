@@ -3,8 +3,9 @@ module call, per backend, against the same rules written with one ``iptables``/`
 TABLE -A ...`` process per rule.
 
 Everything runs in private namespaces made for the run.  Prints times and ratios; the
-targets (one call <= 0.1 x per-rule commands; no-op re-run <= 0.1 x first call) are
-reported, never asserted.
+target (one call <= 0.1 x per-rule commands) is reported, never asserted.  The no-op re-run is
+printed against the first call with no target: its <= 0.1 was met by remembered no-op plans, which
+0.3.0 removed (a converged site.yml of 100 containers took 2.00 s with them, 2.06 s without).
 
     .venv/bin/python bench/firewall.py [--ports 200] [--subnets 20]
 """
@@ -130,7 +131,7 @@ def main():
         print("    nsbridge, no-op re-run          %8.3f s" % noop)
         r1, r2 = first / shell, noop / first
         print("    ratio call/per-rule  %.3f (target <= 0.1) %s" % (r1, "met" if r1 <= 0.1 else "MISSED"))
-        print("    ratio no-op/first    %.3f (target <= 0.1) %s" % (r2, "met" if r2 <= 0.1 else "MISSED"))
+        print("    ratio no-op/first    %.3f (no target since 0.3.0 removed the remembered no-op plans)" % r2)
 
 
 if __name__ == "__main__":
