@@ -112,7 +112,7 @@ def apply_calls(calls, check_mode, validated=False, project=None, record=None, p
             kept = orphans
             warnings.append("project %r, record %s: no longer described, kept because prune is off: %s"
                             % (project, record, "; ".join(ledger.describe(orphans))))
-    context = dict({"owner": project} if project else {}, **({"restoring": True} if restoring else {}))
+    context = {"owner": project or None, "restoring": restoring}
     if ledger is not None and not check_mode:
         if ledger.new():
             # something is made that no record of the project holds: find a conflict with another

@@ -23,7 +23,7 @@ from .rtnl_reader import _attrs, _dump
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
-TCP_ESTABLISHED, TCP_CLOSE, TCP_LISTEN = 1, 7, 10
+TCP_CLOSE, TCP_LISTEN = 7, 10
 INET_DIAG_SKV6ONLY = 11
 PROTOCOLS = {"tcp": (socket.IPPROTO_TCP, 1 << TCP_LISTEN),
              "udp": (socket.IPPROTO_UDP, 1 << TCP_CLOSE)}  # an unconnected UDP socket is in CLOSE
@@ -92,14 +92,16 @@ def holder(inode, proc="/proc") -> Optional[str]:
     PID namespace). Reads every process's fd links: only for a socket already found in the way."""
     target = "socket:[%d]" % inode
     for pid in os.listdir(proc):
-        if not pid.isdigit():
-            continue
+        fd_dir = os.path.join(proc, pid, "fd")
         try:
-            fds = os.listdir(os.path.join(proc, pid, "fd"))
-            for fd in fds:
-                if os.readlink(os.path.join(proc, pid, "fd", fd)) == target:
-                    with open(os.path.join(proc, pid, "comm")) as f:
-                        return "%s (pid %s)" % (f.read().strip(), pid)
+            fds = os.listdir(fd_dir) if pid.isdigit() else ()
         except OSError:
             continue  # the process ended, or its fds are not ours to read
+        for fd in fds:
+            try:
+                if os.readlink(os.path.join(fd_dir, fd)) == target:
+                    with open(os.path.join(proc, pid, "comm")) as f:
+                        return "%s (pid %s)" % (f.read().strip(), pid)
+            except OSError:
+                continue  # closed meanwhile
     return None
