@@ -24,8 +24,10 @@ description:
     never removed, whatever a record says; a lost or unreadable record is replaced, with a warning, by what
     the marks prove is the project's."
   - What I(project) makes is marked as its own (link and namespace aliases C(nsbridge:KIND:PROJECT), rule
-    comments, workload records); an object another project made is an error naming both projects, found
-    before anything changes. Network isolation holds between the networks of every project.
+    comments, workload records); an object another project made is an error naming both projects, and a
+    bridge, namespace or veth nsbridge did not make (a host's own bridge, another tool's namespace) one naming
+    it and what it holds, found before anything changes. Network isolation holds between the networks of every
+    project.
 options:
   calls:
     description: The module calls, in the order they run.

@@ -10,7 +10,9 @@ checked, what it makes is not marked, and what it changes keeps the mark it has.
 
 - present: an object marked for another project is a conflict naming both, found while planning,
   before anything changes; one of nsbridge's without a project (made before projects, or by a
-  module on its own) is claimed (marked) by the project that describes it now.
+  module on its own) is claimed (marked) by the project that describes it now; one nsbridge did not
+  make at all (a host's own br0, another tool's namespace) is a conflict naming it and what it holds:
+  a project never takes over what others made (a module on its own converges what it is given).
 - absent: an object marked for another project is left, with a warning; everything else of
   nsbridge's that the call names goes.
 """
@@ -26,6 +28,15 @@ def check(owner, found, what, path):
     if owner and found and found != owner:
         raise ConflictError("%s belongs to project %r; project %r cannot use it (pick another name in one "
                             "of them)" % (what, found, owner), path)
+
+
+def refuse_foreign(owner, what, path):
+    """For a project (``owner``): ``what`` (e.g. "bridge 'br0' (addresses 192.0.2.1/24)") exists and
+    nsbridge did not make it, so it is not taken over: a ConflictError naming it."""
+    if owner:
+        raise ConflictError("%s exists and nsbridge did not make it; project %r does not take over what others made "
+                            "(their addresses, ports and links would be changed): give nsbridge another name, or "
+                            "remove it first" % (what, owner), path)
 
 
 def claims(owner, found):

@@ -69,6 +69,12 @@ def plan_bridge(kernel, key, path, spec, warnings=None, owner=None):
     if link is not None and link["kind"] != "bridge":
         raise ConflictError("%r exists%s and is a %s link, not a bridge"
                             % (name, where(ns), link["kind"] or "physical"), field(path, "name"))
+    if link is not None and not is_ours(link):
+        have = describe(ns, link)
+        held = ["addresses " + ", ".join(have["addresses"])] if have["addresses"] else []
+        held += ["ports " + ", ".join(have["ports"])] if have["ports"] else []
+        owners.refuse_foreign(owner, "bridge %r%s%s" % (name, where(ns), " (%s)" % "; ".join(held) if held else ""),
+                              field(path, "name"))
     for i, port in enumerate(spec.get("ports") or []):
         if ns.link(port) is None:
             raise ValidationError("interface %r does not exist%s" % (port, where(ns)),
