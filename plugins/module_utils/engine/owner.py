@@ -31,12 +31,11 @@ def check(owner, found, what, path):
 
 
 def refuse_foreign(owner, what, path):
-    """For a project (``owner``): ``what`` (e.g. "bridge 'br0' (addresses 192.0.2.1/24)") exists and
-    nsbridge did not make it, so it is not taken over: a ConflictError naming it."""
-    if owner:
-        raise ConflictError("%s exists and nsbridge did not make it; project %r does not take over what others made "
-                            "(their addresses, ports and links would be changed): give nsbridge another name, or "
-                            "remove it first" % (what, owner), path)
+    """Project ``owner`` asks for ``what`` (e.g. "bridge 'br0' (addresses 192.0.2.1/24)"), which exists
+    and nsbridge did not make: it is not taken over (a module on its own, with no project, converges it)."""
+    raise ConflictError("%s exists and nsbridge did not make it; project %r does not take over what others made "
+                        "(their addresses, ports and links would be changed): give nsbridge another name, or "
+                        "remove it first" % (what, owner), path)
 
 
 def claims(owner, found):

@@ -69,7 +69,7 @@ def plan_bridge(kernel, key, path, spec, warnings=None, owner=None):
     if link is not None and link["kind"] != "bridge":
         raise ConflictError("%r exists%s and is a %s link, not a bridge"
                             % (name, where(ns), link["kind"] or "physical"), field(path, "name"))
-    if link is not None and not is_ours(link):
+    if owner and link is not None and not is_ours(link):
         have = describe(ns, link)
         held = ["addresses " + ", ".join(have["addresses"])] if have["addresses"] else []
         held += ["ports " + ", ".join(have["ports"])] if have["ports"] else []

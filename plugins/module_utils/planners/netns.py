@@ -105,7 +105,7 @@ def _plan_present(kernel, key, name, exists, owner):
                  lambda: kernel.remove_netns(name)),
         ])
     before = _describe(kernel, name)
-    if not before["managed"]:
+    if owner and not before["managed"]:
         links = sorted(l["ifname"] for l in kernel.ns(name).links().values() if l["ifname"] != "lo")
         owners.refuse_foreign(owner, "network namespace %r%s" % (name, " (links %s)" % ", ".join(links) if links else ""),
                               key)

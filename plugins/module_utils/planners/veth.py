@@ -158,7 +158,7 @@ def plan_pair(kernel, key, path, spec, warnings=None, owner=None):
     if link is not None and link["kind"] != "veth":
         raise ConflictError("%r exists%s and is a %s link, not a veth"
                             % (name, where(ns), link["kind"] or "physical"), field(path, "name"))
-    if link is not None and not is_ours(link):
+    if owner and link is not None and not is_ours(link):
         owners.refuse_foreign(owner, "veth %r%s" % (name, where(ns)), field(path, "name"))
     peer_link = _find_peer(ns, link, pns) if link is not None else None
     if peer_link is not None and peer_link["ifname"] != peer:
